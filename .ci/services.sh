@@ -1,0 +1,3 @@
+# Services for the test suite. Sourced by .ci/run.
+start_services() { :; }
+stop_services() { :; }
