@@ -12,11 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
 from suanli.domain.jobs import Job
+
+if TYPE_CHECKING:
+    from suanli.scheduling.table import PoolTable
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -117,7 +121,3 @@ class CycleResult:
     reservation: Reservation | None = None
     order: tuple[str, ...] = ()
     lower_bound: float | None = None
-
-
-# Imported last: PoolTable refers to the federation and is defined in its own module.
-from suanli.scheduling.table import PoolTable  # noqa: E402

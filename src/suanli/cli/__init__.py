@@ -1,0 +1,1 @@
+"""The ``suanli`` command line. Each command lives in ``suanli.cli.commands.<name>``."""

@@ -1,0 +1,1 @@
+"""Benchmarks: one module per `suanli bench <name>` subcommand, each with `register(subparsers)`."""

@@ -1,0 +1,268 @@
+"""The scheduling cycle: ``schedule(snapshot, profile, rng) -> CycleResult``. Pure.
+
+1. Order the pending jobs (the profile's queue sort).
+2. For each job, compute its vectors over all pools and AND the profile's filters.
+3. Score the feasible pools (weighted, normalized 0..100) and place the job on the best one;
+   reserve it in the cycle's working state. A job runs in one pool, so gang jobs are
+   all-or-nothing on one site by construction. A job larger than every pool is rejected.
+4. A job that fits nowhere only for lack of free capacity:
+   - may preempt preemptible lower-priority running jobs (fewest PF16-hours lost);
+   - else, the first such job becomes the head with a reservation (EASY backfill): later jobs
+     may use the reserved pool only if they end before the head's start or use slots the head
+     will not need; without backfill the queue stops behind it (strict FIFO).
+5. Every job left pending carries the count of pools each filter refused and a summary.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+
+from suanli.domain.jobs import Job
+from suanli.domain.units import SECONDS_PER_HOUR
+from suanli.scheduling.context import CycleState, JobVectors, job_vectors
+from suanli.scheduling.filters import FILTERS, Filter
+from suanli.scheduling.profile import Profile
+from suanli.scheduling.queue import QUEUE_SORTS
+from suanli.scheduling.scores import SCORES, Score, normalize
+from suanli.scheduling.types import (
+    BoolArray,
+    CycleResult,
+    IntArray,
+    PendingReason,
+    Placement,
+    Preemption,
+    Reservation,
+    RunningJob,
+    Snapshot,
+)
+
+
+class _Cycle:
+    """The working state of one cycle; lives only inside ``schedule``."""
+
+    def __init__(self, snap: Snapshot, profile: Profile, rng: np.random.Generator) -> None:
+        self.snap = snap
+        self.table = snap.table
+        self.profile = profile
+        self.rng = rng
+        self.state = CycleState.from_snapshot(snap)
+        self.filters: list[Filter] = [FILTERS.get(n) for n in profile.filters]
+        self.scores: list[tuple[Score, float]] = [(SCORES.get(n), w) for n, w in profile.scores]
+        self.placements: list[Placement] = []
+        self.preemptions: list[Preemption] = []
+        self.pending: dict[str, PendingReason] = {}
+        self.rejected: dict[str, str] = {}
+        self.reservation: Reservation | None = None
+        self.reserved_extra = 0  # slots of the reserved pool the head will not need at its start
+        self.blocked_by: str | None = None  # strict FIFO: the job the queue waits behind
+        self.ends: list[list[tuple[float, int]]] = [[] for _ in range(self.table.n)]
+        self.running_by_pool: list[list[RunningJob]] = [[] for _ in range(self.table.n)]
+        for r in snap.running:
+            self.ends[r.pool].append((r.expected_end, r.count))
+            self.running_by_pool[r.pool].append(r)
+        self.preempted: set[str] = set()
+        self.max_capacity = int(self.table.capacity.max()) if self.table.n else 0
+
+    # -- step 2 -------------------------------------------------------------------------------
+    def feasible(self, v: JobVectors) -> BoolArray:
+        mask: BoolArray | None = None
+        for f in self.filters:
+            m = f.mask(v, self.state)
+            mask = m if mask is None else mask & m
+        assert mask is not None
+        return mask
+
+    def all_but_capacity(self, v: JobVectors) -> BoolArray:
+        """Pools every filter but capacity accepts (and whose site is up)."""
+        mask = np.ones(self.table.n, dtype=bool)
+        for f in self.filters:
+            if f.name != "capacity":
+                mask = mask & f.mask(v, self.state)
+        if self.snap.available is not None:
+            mask = mask & self.snap.available
+        return mask
+
+    # -- step 3 -------------------------------------------------------------------------------
+    def choose(self, v: JobVectors, idx: IntArray) -> tuple[int, float, dict[str, float]]:
+        select = self.profile.select
+        if select == "first" or len(idx) == 1:
+            return int(idx[0]), 100.0, {}
+        if select == "random":
+            return int(idx[int(self.rng.integers(len(idx)))]), 0.0, {}
+        total = np.zeros(len(idx))
+        weights = 0.0
+        parts: list[tuple[str, np.ndarray]] = []
+        for score, w in self.scores:
+            s = normalize(score.raw(v, self.state, idx))
+            total += w * s
+            weights += w
+            parts.append((score.name, s))
+        if weights > 0:
+            total /= weights
+        best = int(np.argmax(total))  # first index among equals: declared order breaks ties
+        return int(idx[best]), float(total[best]), {name: float(s[best]) for name, s in parts}
+
+    def place(self, v: JobVectors, pool: int, score: float, breakdown: dict[str, float],
+              backfilled: bool = False) -> None:
+        job = v.job
+        t = self.table
+        self.state.free[pool] -= job.gpus
+        self.state.in_use_pflops[job.tenant] = self.state.in_use_pflops.get(job.tenant, 0.0) + float(v.pflops[pool])
+        left = self.state.budget_left.get(job.tenant)
+        if left is not None:
+            self.state.budget_left[job.tenant] = left - float(v.cost[pool])
+        start = self.snap.now
+        end = start + float(v.staging_s[pool]) + float(v.runtime_s[pool])
+        self.ends[pool].append((end, job.gpus))
+        self.placements.append(Placement(
+            job_id=job.id, pool=pool, site=t.site_names[t.site_of[pool]], pool_name=t.pool_names[pool],
+            count=job.gpus, start=start, predicted_end=end, runtime_s=float(v.runtime_s[pool]),
+            staging_s=float(v.staging_s[pool]), cost=float(v.cost[pool]), energy_kwh=float(v.energy_kwh[pool]),
+            carbon_kg=float(v.carbon_kg[pool]), score=score, breakdown=breakdown, backfilled=backfilled,
+        ))
+
+    # -- step 4 -------------------------------------------------------------------------------
+    def try_preempt(self, v: JobVectors, candidates: BoolArray) -> bool:
+        """Free a pool among ``candidates`` by preempting preemptible lower-priority jobs, choosing
+        the pool where the fewest PF16-hours since the victims' last checkpoints are lost."""
+        job = v.job
+        best: tuple[float, int, list[RunningJob]] | None = None
+        for pool in map(int, np.flatnonzero(candidates)):
+            victims = sorted(
+                (r for r in self.running_by_pool[pool]
+                 if r.job.preemptible and r.job.priority < job.priority and r.job.id not in self.preempted),
+                key=lambda r: (self.lost_pf16h(r), r.job.id))
+            free = int(self.state.free[pool])
+            chosen: list[RunningJob] = []
+            lost = 0.0
+            for r in victims:
+                if free >= job.gpus:
+                    break
+                chosen.append(r)
+                free += r.count
+                lost += self.lost_pf16h(r)
+            if free >= job.gpus and chosen and (best is None or lost < best[0]):
+                best = (lost, pool, chosen)
+        if best is None:
+            return False
+        lost, pool, chosen = best
+        for r in chosen:
+            self.preempted.add(r.job.id)
+            self.state.free[pool] += r.count
+            self.ends[pool].remove((r.expected_end, r.count))
+            self.preemptions.append(Preemption(victim_id=r.job.id, pool=pool, count=r.count, by_job_id=job.id,
+                                               lost_pf16h=self.lost_pf16h(r)))
+        self.place(v, pool, 0.0, {"preempted": float(len(chosen))})
+        return True
+
+    def lost_pf16h(self, r: RunningJob) -> float:
+        since = max(r.start, r.last_checkpoint or r.start)
+        seconds = max(0.0, self.snap.now - since)
+        return float(self.table.fp16_tflops[r.pool]) * r.count * seconds / SECONDS_PER_HOUR / 1000.0
+
+    def reserve(self, v: JobVectors, candidates: BoolArray) -> None:
+        """The earliest pool and time at which the head job will fit, from predicted ends."""
+        job = v.job
+        best: tuple[float, int, int] | None = None
+        for pool in map(int, np.flatnonzero(candidates)):
+            if int(self.table.capacity[pool]) < job.gpus:
+                continue
+            free = int(self.state.free[pool])
+            when = self.snap.now
+            for end, count in sorted(self.ends[pool]):
+                if free >= job.gpus:
+                    break
+                free += count
+                when = end
+            if free >= job.gpus and (best is None or when < best[0]):
+                best = (when, pool, free - job.gpus)
+        if best is not None:
+            self.reservation = Reservation(job_id=job.id, pool=best[1], start=best[0])
+            self.reserved_extra = best[2]
+
+    def respects_reservation(self, v: JobVectors, mask: BoolArray) -> BoolArray:
+        """Backfill: drop the reserved pool unless the job ends before the head starts or fits in
+        the slots the head will not need."""
+        res = self.reservation
+        if res is None or not mask[res.pool]:
+            return mask
+        ends_before = self.snap.now + float(v.completion_s[res.pool]) <= res.start
+        if ends_before or v.job.gpus <= self.reserved_extra:
+            return mask
+        out = mask.copy()
+        out[res.pool] = False
+        return out
+
+    # -- step 5 -------------------------------------------------------------------------------
+    def leave_pending(self, v: JobVectors, summary: str | None = None) -> None:
+        counts: Counter[str] = Counter()
+        remaining = np.ones(self.table.n, dtype=bool)
+        if self.snap.available is not None:
+            down = ~self.snap.available
+            counts["site down"] = int(down.sum())
+            remaining &= self.snap.available
+        first_reason: dict[str, int] = {}
+        for f in self.filters:
+            refused = remaining & ~f.mask(v, self.state)
+            n = int(refused.sum())
+            if n:
+                counts[f.name] += n
+                first_reason.setdefault(f.name, int(np.flatnonzero(refused)[0]))
+                remaining &= ~refused
+        if summary is None:
+            if counts:
+                name, n = max(counts.items(), key=lambda kv: kv[1])
+                example = first_reason.get(name)
+                detail = f" (e.g. {self.table.label(example)}: {FILTERS.get(name).why(v, self.state, example)})" \
+                    if example is not None else ""
+                summary = f"no pool fits: {name} refused {n} of {self.table.n} pools{detail}"
+            else:
+                summary = "fits, but the reserved pool is held for an earlier blocked job (backfill)"
+        self.pending[v.job.id] = PendingReason(job_id=v.job.id, summary=summary, rejected_by=dict(counts))
+
+    # -- the loop -----------------------------------------------------------------------------
+    def run(self) -> CycleResult:
+        order = QUEUE_SORTS.get(self.profile.queue_sort)(self.snap.pending, self.snap.tenants)
+        for job in order:
+            self.consider(job)
+        return CycleResult(
+            placements=tuple(self.placements), preemptions=tuple(self.preemptions), pending=self.pending,
+            rejected=self.rejected, reservation=self.reservation, order=tuple(j.id for j in order),
+        )
+
+    def consider(self, job: Job) -> None:
+        if job.gpus > self.max_capacity:
+            self.rejected[job.id] = (f"asks for {job.gpus} accelerators but the largest pool holds "
+                                     f"{self.max_capacity}; ask for at most {self.max_capacity}")
+            return
+        if self.blocked_by is not None:
+            self.pending[job.id] = PendingReason(job.id, f"waiting behind blocked job {self.blocked_by} (strict FIFO)")
+            return
+        v = job_vectors(job, self.snap, self.state)
+        mask = self.respects_reservation(v, self.feasible(v))
+        idx = np.flatnonzero(mask)
+        if len(idx):
+            pool, score, breakdown = self.choose(v, idx)
+            self.place(v, pool, score, breakdown, backfilled=self.reservation is not None)
+            return
+        others = self.all_but_capacity(v) & (self.table.capacity >= job.gpus)
+        capacity_bound = bool(others.any())
+        if capacity_bound and self.profile.preemption and self.try_preempt(v, others):
+            return
+        if capacity_bound and self.reservation is None:
+            if self.profile.backfill:
+                self.reserve(v, others)
+            else:
+                self.blocked_by = job.id
+        self.leave_pending(v)
+
+
+def schedule(snapshot: Snapshot, profile: Profile, rng: np.random.Generator | None = None) -> CycleResult:
+    """One scheduling cycle over ``snapshot`` with ``profile``. Same inputs and seed, same result."""
+    if profile.placement == "milp":
+        from suanli.scheduling.milp import schedule_milp
+
+        return schedule_milp(snapshot, profile, rng or np.random.default_rng(0))
+    return _Cycle(snapshot, profile, rng or np.random.default_rng(0)).run()

@@ -1,0 +1,188 @@
+"""Filters: each says, for one job, which pools may take it now, and why the others may not.
+
+A filter is ``mask(v, state) -> bool array over pools`` plus ``why(v, state, pool) -> str``
+with the numbers behind a "no". ``static`` filters do not depend on what the cycle has placed
+so far (capacity, quota and budget do). Registered by name in ``FILTERS``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from suanli.scheduling.context import CycleState, JobVectors
+from suanli.scheduling.registry import Registry
+from suanli.scheduling.types import BoolArray
+
+
+class Filter(Protocol):
+    name: str
+    static: bool
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray: ...
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str: ...
+
+
+FILTERS: Registry[Filter] = Registry("filter")
+
+
+class Capacity:
+    """Enough free accelerators in the pool right now (sites that are down have none)."""
+
+    name = "capacity"
+    static = False
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        return state.free >= v.job.gpus
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        return f"needs {v.job.gpus} free, has {int(state.free[pool])} of {int(v.table.capacity[pool])}"
+
+
+class Model:
+    """The pool's accelerator is one the job allows."""
+
+    name = "model"
+    static = True
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        if not v.job.allowed_models:
+            return _all(v)
+        return v.table.model_mask(v.job.allowed_models)
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        return f"chip {v.table.accelerators[pool].id} not in allowed {list(v.job.allowed_models)}"
+
+
+class Memory:
+    """Each accelerator has at least the job's minimum memory."""
+
+    name = "memory"
+    static = True
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        if v.job.min_memory_gb <= 0:
+            return _all(v)
+        return v.table.memory_gb >= v.job.min_memory_gb
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        return f"needs {v.job.min_memory_gb:g} GB per chip, has {v.table.memory_gb[pool]:g} GB"
+
+
+class RegionAllow:
+    """Data residency: the pool's region is on the job's allow-list."""
+
+    name = "region"
+    static = True
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        if not v.job.allowed_regions:
+            return _all(v)
+        return v.table.region_mask(v.job.allowed_regions)
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        return f"region {v.table.regions[v.table.region_of[pool]]} not in allowed {list(v.job.allowed_regions)}"
+
+
+class Latency:
+    """Round-trip time from the job's user region to the pool's region is within its SLO."""
+
+    name = "latency"
+    static = True
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        job = v.job
+        if job.latency_slo_ms is None or job.user_region not in v.table.regions:
+            return _all(v)
+        r = v.table.region_index(job.user_region)
+        ok: BoolArray = v.table.rtt_ms[r, v.table.region_of] <= job.latency_slo_ms
+        return ok
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        t = v.table
+        r = t.region_index(v.job.user_region or "")
+        return f"RTT {t.rtt_ms[r, t.region_of[pool]]:.1f} ms from {v.job.user_region} > SLO {v.job.latency_slo_ms:g} ms"
+
+
+class PriceCap:
+    """The pool's price per PF16-hour is within the job's cap."""
+
+    name = "price"
+    static = True
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        if v.job.max_price is None:
+            return _all(v)
+        return state.price <= v.job.max_price
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        return f"price {state.price[pool]:.2f}/PF16-h > cap {v.job.max_price:g}"
+
+
+class Quota:
+    """The tenant's PFLOPS(FP16) in use plus this job stays within its quota."""
+
+    name = "quota"
+    static = False
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        quota = v.tenant.quota_pflops
+        if quota is None:
+            return _all(v)
+        used = state.in_use_pflops.get(v.job.tenant, 0.0)
+        return used + v.pflops <= quota + 1e-9
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        used = state.in_use_pflops.get(v.job.tenant, 0.0)
+        return (f"tenant {v.job.tenant} holds {used:.3f} PFLOPS, +{v.pflops[pool]:.3f} here "
+                f"> quota {v.tenant.quota_pflops:g}")
+
+
+class Budget:
+    """The job's predicted cost on the pool is within what is left of the tenant's budget."""
+
+    name = "budget"
+    static = False
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        left = state.budget_left.get(v.job.tenant)
+        if left is None:
+            return _all(v)
+        return v.cost <= left
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        left = state.budget_left.get(v.job.tenant) or 0.0
+        return f"predicted cost {v.cost[pool]:.2f} > budget left {left:.2f} of tenant {v.job.tenant}"
+
+
+class Deadline:
+    """Staging plus run time ends by the deadline. When no pool can meet it at all, the filter
+    lets every pool through: the job runs late (a counted miss) rather than never."""
+
+    name = "deadline"
+    static = True
+
+    def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
+        if v.job.deadline is None:
+            return _all(v)
+        ok: BoolArray = v.now + v.completion_s <= v.job.deadline
+        return ok if bool(ok.any()) else _all(v)
+
+    def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
+        end = v.now + v.completion_s[pool]
+        return f"would end at {end:.0f}, {end - (v.job.deadline or 0):.0f} s after the deadline"
+
+
+def _all(v: JobVectors) -> BoolArray:
+    key = "ones"
+    hit = v.table._cache.get(key)
+    if hit is None:
+        hit = np.ones(v.table.n, dtype=bool)
+        v.table._cache[key] = hit
+    return hit  # type: ignore[return-value]
+
+
+for _f in (Capacity(), Model(), Memory(), RegionAllow(), Latency(), PriceCap(), Quota(), Budget(), Deadline()):
+    FILTERS.add(_f.name, _f)
