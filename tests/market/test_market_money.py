@@ -1,0 +1,61 @@
+"""Money: parsing refuses floats and garbage; rounding is half-even to the cent."""
+
+from decimal import Decimal as D
+
+import pytest
+
+from suanli.domain.errors import InvalidInput
+from suanli.market.money import (
+    parse_money,
+    parse_price,
+    parse_quantity,
+    parse_rate,
+    quantity_from_float,
+    round_money,
+)
+
+
+@pytest.mark.parametrize("amount, rounded", [
+    ("0.125", "0.12"), ("0.135", "0.14"), ("0.005", "0.00"), ("0.015", "0.02"), ("-0.125", "-0.12"),
+    ("10", "10.00"), ("2.675", "2.68"), ("1.004999", "1.00"),
+])
+def test_round_money_is_half_even_to_the_cent(amount, rounded):
+    assert round_money(D(amount)) == D(rounded)
+    assert str(round_money(D(amount))) == rounded
+
+
+@pytest.mark.parametrize("value, expected", [("12.50", D("12.50")), (12, D(12)), (D("0.01"), D("0.01"))])
+def test_parse_money_accepts_strings_ints_and_decimals(value, expected):
+    assert parse_money(value) == expected
+
+
+@pytest.mark.parametrize("value, problem", [
+    (0.1, "not a float"), ("abc", "not a number"), ("NaN", "finite"), ("-1", "zero or more"),
+    ("1.001", "more than 2 decimals"), (True, "not a bool"), (None, "decimal string"), ("Infinity", "finite"),
+])
+def test_parse_money_refuses_floats_and_garbage(value, problem):
+    with pytest.raises(InvalidInput) as err:
+        parse_money(value, "budget")
+    assert err.value.field == "budget"
+    assert err.value.fix
+
+
+def test_signed_money_and_quanta():
+    assert parse_money("-3.50", signed=True) == D("-3.50")
+    assert parse_price("12.3456") == D("12.3456")
+    with pytest.raises(InvalidInput):
+        parse_price("12.34567")
+    assert parse_quantity("0.000001") == D("0.000001")
+    with pytest.raises(InvalidInput):
+        parse_quantity("0")
+    assert parse_quantity("0", positive=False) == 0
+    with pytest.raises(InvalidInput):
+        parse_rate("1.5")
+
+
+def test_quantity_from_float_rounds_metered_floats_once():
+    assert quantity_from_float(0.312) == D("0.312000")
+    assert quantity_from_float(1 / 3) == D("0.333333")
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(InvalidInput):
+            quantity_from_float(bad)
