@@ -173,11 +173,9 @@ def bill(records: Iterable[MeterRecord], book: TermsBook, *, already_billed: Col
         lines.append(line)
         for account, amount in line.postings().items():
             totals[account] += amount
-    tx = None
-    if lines:
-        tx = transaction(batch_id, at, f"billing {len(lines)} meter records", dict(sorted(totals.items())))
-        if not tx.postings:   # a batch of zero-priced lines moves no money
-            tx = None
+    moved = {a: v for a, v in sorted(totals.items()) if v != 0}
+    # a batch whose lines all price to zero moves no money: its lines are still recorded
+    tx = transaction(batch_id, at, f"billing {len(lines)} meter records", moved) if moved else None
     return Billing(tuple(lines), tx, tuple(skipped))
 
 
