@@ -1,3 +1,39 @@
 # Services for the test suite. Sourced by .ci/run.
-start_services() { :; }
-stop_services() { :; }
+#
+# start_services: a throwaway PostgreSQL 15 cluster on a loopback port, owned by an unprivileged
+# user (initdb refuses to run as root), with trust auth for that loopback port only. Exports
+# SUANLI_TEST_DATABASE_URL for the tests; stop_services stops the cluster and removes its files.
+
+SUANLI_PG_BIN="${SUANLI_PG_BIN:-/usr/local/bin}"
+
+_suanli_pg_run() {
+  if [ "$(id -u)" = "0" ]; then
+    runuser -u "${SUANLI_PG_USER:-postgres}" -- "$@"
+  else
+    "$@"
+  fi
+}
+
+start_services() {
+  if [ ! -x "$SUANLI_PG_BIN/initdb" ]; then
+    echo "services: no PostgreSQL at $SUANLI_PG_BIN; PostgreSQL tests will fail under CI=true" >&2
+    return 0
+  fi
+  SUANLI_PG_DIR="$(mktemp -d /tmp/suanli-pg.XXXXXX)"
+  export SUANLI_PG_DIR
+  if [ "$(id -u)" = "0" ]; then chown "${SUANLI_PG_USER:-postgres}" "$SUANLI_PG_DIR"; fi
+  local port
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  _suanli_pg_run "$SUANLI_PG_BIN/initdb" -D "$SUANLI_PG_DIR/data" -A trust -U suanli --no-sync >"$SUANLI_PG_DIR/initdb.log" 2>&1
+  _suanli_pg_run "$SUANLI_PG_BIN/pg_ctl" -D "$SUANLI_PG_DIR/data" -l "$SUANLI_PG_DIR/server.log" -w \
+    -o "-p $port -k $SUANLI_PG_DIR -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=on" start >/dev/null
+  export SUANLI_TEST_DATABASE_URL="postgresql+psycopg://suanli@127.0.0.1:$port/postgres"
+  echo "services: PostgreSQL 15 on 127.0.0.1:$port ($SUANLI_PG_DIR)"
+}
+
+stop_services() {
+  if [ -n "${SUANLI_PG_DIR:-}" ] && [ -d "$SUANLI_PG_DIR/data" ]; then
+    _suanli_pg_run "$SUANLI_PG_BIN/pg_ctl" -D "$SUANLI_PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
+    rm -rf "$SUANLI_PG_DIR"
+  fi
+}

@@ -1,0 +1,32 @@
+"""Routes a site agent calls with its agent token: heartbeat, lease, status, logs."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from suanli.api.deps import CallerDep, PlatformDep
+from suanli.api.render import JSON, ok
+from suanli.api.schemas import HeartbeatCreate, LeaseCreate, LogCreate, ReportCreate
+from suanli.services import agents
+
+router = APIRouter(prefix="/v1/agent", tags=["agent"])
+
+
+@router.post("/heartbeat")
+def heartbeat(body: HeartbeatCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(agents.heartbeat(p, caller, free=body.free, held=body.held, info=body.info))
+
+
+@router.post("/lease")
+def lease(body: LeaseCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok({"items": agents.lease(p, caller, max_placements=body.max)})
+
+
+@router.post("/placements/{placement_id}/status")
+def report(placement_id: str, body: ReportCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(agents.report(p, caller, placement_id, **body.model_dump()))
+
+
+@router.post("/placements/{placement_id}/logs")
+def logs(placement_id: str, body: LogCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(agents.append_logs(p, caller, placement_id, offset=body.offset, data=body.data))

@@ -1,0 +1,223 @@
+"""Request (``XCreate``/``XUpdate``) and response (``XPublic``) schemas. Unknown fields are refused
+so a misspelt option is an error, not silently ignored."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
+                            description="letters, digits, '.', '_' or '-', at most 64")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- federation ----------------------------------------------------------------------------------
+class ProviderCreate(Strict):
+    name: Name
+    display_name: str = ""
+
+
+class ProviderPublic(BaseModel):
+    name: str
+    display_name: str
+    created_at: float
+
+
+class RegionCreate(Strict):
+    name: Name
+    grid_zone: str = ""
+    carbon_g_per_kwh: float = Field(500.0, ge=0)
+
+
+class PoolCreate(Strict):
+    name: Name | None = None
+    accelerator: str = Field(description="catalog id or alias, e.g. A100, H100")
+    per_node: int = Field(8, ge=1, le=1024)
+    nodes: int = Field(1, ge=1, le=100000)
+    cpus_per_node: int = Field(64, ge=1)
+    memory_gb_per_node: float = Field(512.0, gt=0)
+
+
+class SiteCreate(Strict):
+    name: Name
+    provider: Name | None = Field(None, description="defaults to the calling provider")
+    region: Name
+    tier: Literal["hub", "city", "edge"] = "hub"
+    engine: Literal["local", "slurm", "ray", "kubernetes"] = "local"
+    pue: float = Field(1.4, ge=1.0, le=5.0)
+    green_share: float = Field(0.0, ge=0.0, le=1.0)
+    carbon_g_per_kwh: float | None = Field(None, ge=0)
+    price_per_pf16h: Decimal = Field(Decimal(10), ge=0, max_digits=18, decimal_places=6)
+    pools: list[PoolCreate] = []
+
+
+class SiteUpdate(Strict):
+    tier: Literal["hub", "city", "edge"] | None = None
+    engine: Literal["local", "slurm", "ray", "kubernetes"] | None = None
+    pue: float | None = Field(None, ge=1.0, le=5.0)
+    green_share: float | None = Field(None, ge=0.0, le=1.0)
+    carbon_g_per_kwh: float | None = Field(None, ge=0)
+    price_per_pf16h: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=6)
+    state: Literal["active", "draining"] | None = None
+
+
+class PoolPublic(BaseModel):
+    id: int
+    site: str
+    name: str
+    accelerator: str
+    per_node: int
+    nodes: int
+
+
+class SitePublic(BaseModel):
+    name: str
+    provider: str
+    region: str
+    tier: str
+    engine: str
+    pue: float
+    green_share: float
+    price_per_pf16h: str
+    state: str
+    health: str
+    available: bool
+    last_heartbeat: float | None
+    pools: list[PoolPublic]
+
+
+# -- tenancy -------------------------------------------------------------------------------------
+class TenantCreate(Strict):
+    name: Name
+    home_region: Name | None = None
+    quota_pf16: float | None = Field(None, ge=0, description="PFLOPS (FP16) held at once; none = unlimited")
+    budget: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=6)
+    weight: float = Field(1.0, gt=0)
+
+
+class TenantUpdate(Strict):
+    quota_pf16: float | None = Field(None, ge=0)
+    budget: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=6)
+    weight: float | None = Field(None, gt=0)
+
+
+class QueueCreate(Strict):
+    name: Name
+    quota_pf16: float | None = Field(None, ge=0)
+    priority_class: int = Field(0, ge=-1000, le=1000)
+    budget: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=6)
+
+
+class TenantPublic(BaseModel):
+    name: str
+    home_region: str | None
+    quota_pf16: float | None
+    budget: str | None
+    weight: float
+    queues: list[dict[str, object]]
+
+
+# -- tokens --------------------------------------------------------------------------------------
+class TokenCreate(Strict):
+    role: Literal["operator", "provider", "tenant", "agent"]
+    name: str = ""
+    tenant: Name | None = None
+    provider: Name | None = None
+    site: Name | None = None
+
+
+class TokenPublic(BaseModel):
+    id: str
+    role: str
+    name: str
+    tenant: str | None
+    provider: str | None
+    site: str | None
+    created_at: float
+    revoked_at: float | None
+    secret: str | None = Field(None, description="shown once, at creation")
+
+
+# -- jobs ----------------------------------------------------------------------------------------
+class DataIn(Strict):
+    region: Name
+    size_gb: float = Field(ge=0)
+
+
+class JobCreate(Strict):
+    command: list[str] = Field(min_length=1, description='argv, e.g. ["python", "train.py"]')
+    name: str = ""
+    tenant: Name | None = Field(None, description="operators only: submit on behalf of this tenant")
+    queue: Name = "default"
+    job_class: Literal["train", "finetune", "infer", "batch"] = "train"
+    gpus: int = Field(1, ge=1, le=100000)
+    duration_s: float = Field(3600.0, gt=0, description="expected run time on reference_accelerator")
+    time_limit_s: float | None = Field(None, gt=0, description="the agent kills the job after this long")
+    reference_accelerator: str = "a100-sxm4-80gb"
+    compute_pf16h: float | None = Field(None, gt=0)
+    allowed_models: list[str] = []
+    allowed_regions: list[Name] = []
+    min_memory_gb: float = Field(0.0, ge=0)
+    gang: bool = True
+    data: list[DataIn] = []
+    user_region: Name | None = None
+    latency_slo_ms: float | None = Field(None, gt=0)
+    deadline: float | None = Field(None, description="seconds UTC")
+    max_price: float | None = Field(None, gt=0, description="per PF16-hour")
+    preemptible: bool = False
+    priority: int | None = Field(None, ge=-1000, le=1000)
+    arithmetic_intensity: float | None = Field(None, gt=0)
+    checkpoint_interval_s: float | None = Field(None, gt=0)
+    env: dict[str, str] = {}
+    labels: dict[str, str] = {}
+
+
+class JobPublic(BaseModel):
+    id: str
+    tenant: str
+    queue: str
+    state: str
+    job_class: str
+    gpus: int
+    priority: int
+    submit_time: float
+    updated_at: float
+    attempts: int
+    reason: str
+    site: str | None
+    placement_id: str | None
+    exit_code: int | None
+    spec: dict[str, object]
+
+
+class JobList(BaseModel):
+    items: list[JobPublic]
+    next: str | None
+
+
+# -- agents --------------------------------------------------------------------------------------
+class HeartbeatCreate(Strict):
+    free: dict[str, Annotated[int, Field(ge=0)]] = {}
+    held: list[str] = []
+    info: dict[str, object] = {}
+
+
+class LeaseCreate(Strict):
+    max: int = Field(16, ge=1, le=256)
+
+
+class ReportCreate(Strict):
+    state: Literal["running", "succeeded", "failed", "killed"]
+    exit_code: int | None = None
+    slots: list[int] | None = None
+    reason: str = ""
+
+
+class LogCreate(Strict):
+    offset: int = Field(ge=0)
+    data: str = Field(max_length=1_000_000)

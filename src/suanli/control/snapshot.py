@@ -1,0 +1,81 @@
+"""Build the scheduler's ``Snapshot`` from the store, the same value the simulator builds.
+
+The pool table is rebuilt only when sites or pools change (``federation_version``). Running
+jobs are the active placements (assigned, leased, running: they hold accelerators until their
+agent confirms they stopped). A pool is available when its site is active and its agent is up;
+an agent's reported free slots (which exclude what it runs) cap the free count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
+from suanli.services.federation import load_domain_federation
+from suanli.services.jobs import domain_job
+from suanli.services.platform import Platform
+from suanli.store.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class BuiltSnapshot:
+    snapshot: Snapshot
+    pool_ids: tuple[int, ...]          # pool index -> store pool id
+    pending_rows: dict[str, dict[str, Any]]
+
+
+def _table(p: Platform, uow: UnitOfWork) -> tuple[PoolTable, tuple[int, ...]]:
+    fed, ids, version = load_domain_federation(p, uow)
+    hit = p.cache.get("pool_table")
+    if hit is not None and hit[0] == version:
+        return hit[1], hit[2]  # type: ignore[no-any-return]
+    table = build_pool_table(fed, p.catalog)
+    pool_ids = tuple(ids[(table.site_names[table.site_of[i]], table.pool_names[i])] for i in range(table.n))
+    p.cache["pool_table"] = (version, table, pool_ids)
+    return table, pool_ids
+
+
+def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -> BuiltSnapshot:
+    now = p.now()
+    table, pool_ids = _table(p, uow)
+    index_of = {pid: i for i, pid in enumerate(pool_ids)}
+    jobs_cache: dict[str, Any] = p.cache.setdefault("domain_jobs", {})
+    if len(jobs_cache) > 50000:
+        jobs_cache.clear()
+    sites = {s["name"]: s for s in uow.federation.sites()}
+    available = np.array([sites[table.site_names[table.site_of[i]]]["state"] == "active"
+                          and sites[table.site_names[table.site_of[i]]]["health"] == "up"
+                          for i in range(table.n)], dtype=bool)
+    free: dict[int, int] = {}
+    for i in range(table.n):
+        live = json.loads(sites[table.site_names[table.site_of[i]]]["live"] or "{}")
+        n = (live.get("free") or {}).get(table.pool_names[i])
+        if n is not None:
+            free[i] = int(n)
+    running = []
+    in_use: dict[str, float] = {}
+    for row in uow.jobs.active_placements_with_jobs():
+        idx = index_of.get(row["pool_id"])
+        if idx is None:
+            continue
+        job = domain_job({"id": row["job_id"], "tenant": row["tenant"], "submit_time": row["submit_time"],
+                          "spec": row["spec"]}, jobs_cache)
+        start = row["started_at"] or row["created_at"]
+        end = row["predicted_end"] or start + job.duration_s
+        running.append(RunningJob(job=job, pool=idx, count=row["count"], start=start, expected_end=max(end, now)))
+        in_use[row["tenant"]] = in_use.get(row["tenant"], 0.0) + table.fp16_tflops[idx] * row["count"] / 1000.0
+    usage = uow.jobs.usage_by_tenant()
+    tenants = {}
+    for t in uow.tenancy.tenants():
+        used, spent = usage.get(t["name"], (0.0, 0.0))
+        tenants[t["name"]] = TenantState(
+            usage_pf16h=used, in_use_pflops=in_use.get(t["name"], 0.0), quota_pflops=t["quota_pf16"],
+            budget_left=float(t["budget"]) - spent if t["budget"] is not None else None, weight=t["weight"])
+    pending_rows = {r["id"]: r for r in uow.jobs.pending(pending_limit)}
+    pending = [domain_job(r, jobs_cache) for r in pending_rows.values()]
+    snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free)
+    return BuiltSnapshot(snapshot=snap, pool_ids=pool_ids, pending_rows=pending_rows)

@@ -1,0 +1,143 @@
+"""What a site agent does over the API: heartbeat (live capacity, which placements it holds),
+lease new placements, report status and exit codes, ship logs. An agent token acts only for
+its own site.
+
+Leases: a placement goes assigned -> leased exactly once (a conditional update), so no two
+agents ever start the same placement. An agent that stops sending heartbeats for
+``settings.lease_s`` loses its site (the control loop requeues its jobs); a heartbeat that no
+longer lists a placement the store thinks is leased or running means the agent lost it (e.g. it
+restarted), and the job is requeued.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from suanli.domain.errors import InvalidInput, UnknownName
+from suanli.services.access import require
+from suanli.services.errors import Conflict, NotFound
+from suanli.services.lifecycle import end_placement
+from suanli.services.platform import Caller, Platform
+
+REPORT_STATES = ("running", "succeeded", "failed", "killed")
+
+
+def _site(caller: Caller) -> str:
+    require(caller, "agent")
+    return caller.site or ""
+
+
+def heartbeat(p: Platform, caller: Caller, *, free: dict[str, int], held: list[str],
+              info: dict[str, Any] | None = None) -> dict[str, Any]:
+    site = _site(caller)
+    now = p.now()
+    with p.uow() as uow:
+        row = uow.federation.site(site, for_update=True)
+        if row is None:
+            raise NotFound(f"no site {site!r}", field="site")
+        pools = {pl["name"] for pl in uow.federation.pools(site)}
+        for name in free:
+            if name not in pools:
+                raise UnknownName("pool", name, sorted(pools), field="free")
+        live = {"free": free, "held": len(held), "info": info or {}, "at": now}
+        uow.federation.update_site(site, bump=False, health="up", last_heartbeat=now, live=json.dumps(live))
+        if row["health"] != "up":
+            uow.audit.record(now, caller.actor, caller.role, "site.up", site, was=row["health"])
+        held_set = set(held)
+        kill = []
+        for pl in uow.jobs.placements(site=site, states=("leased", "running")):
+            if pl["id"] not in held_set:
+                end_placement(p, uow, pl, "lost", now, caller, reason="the agent no longer runs it")
+            elif pl["kill_requested"]:
+                kill.append(pl["id"])
+    return {"site": site, "lease_s": p.settings.lease_s, "kill": kill, "at": now}
+
+
+def lease(p: Platform, caller: Caller, *, max_placements: int = 16) -> list[dict[str, Any]]:
+    site = _site(caller)
+    now = p.now()
+    out = []
+    with p.uow() as uow:
+        row = uow.federation.site(site)
+        if row is None or row["health"] != "up":
+            raise Conflict(f"site {site!r} is not up; send a heartbeat first", field="site")
+        for pl in uow.jobs.placements(site=site, states=("assigned",), limit=max_placements):
+            lease_id = secrets.token_hex(8)
+            if not uow.jobs.placement_transition(pl["id"], ("assigned",), "leased", lease_id=lease_id, leased_at=now):
+                continue
+            job = uow.jobs.get(pl["job_id"]) or {}
+            if job.get("state") != "placed" or job.get("placement_id") != pl["id"]:
+                end_placement(p, uow, {**pl, "state": "leased"}, "killed", now, caller, reason="job changed")
+                continue
+            spec = json.loads(job["spec"])
+            uow.audit.record(now, caller.actor, caller.role, "placement.leased", pl["id"], job=job["id"])
+            out.append({"placement_id": pl["id"], "job_id": job["id"], "tenant": job["tenant"],
+                        "pool": pl["pool_name"], "accelerator": pl["accelerator"], "count": pl["count"],
+                        "command": spec.get("command") or [], "env": spec.get("env") or {},
+                        "time_limit_s": spec.get("time_limit_s"), "attempt": pl["attempt"]})
+    return out
+
+
+def report(p: Platform, caller: Caller, placement_id: str, *, state: str, exit_code: int | None = None,
+           slots: list[int] | None = None, reason: str = "") -> dict[str, Any]:
+    """Idempotent: reporting a state the placement already passed is a no-op."""
+    site = _site(caller)
+    if state not in REPORT_STATES:
+        raise UnknownName("state", state, list(REPORT_STATES), field="state")
+    now = p.now()
+    with p.uow() as uow:
+        pl = uow.jobs.placement(placement_id)
+        if pl is None or pl["site"] != site:
+            raise NotFound(f"no placement {placement_id!r} at site {site!r}", field="placement_id")
+        if state == "running":
+            if uow.jobs.placement_transition(placement_id, ("leased",), "running", started_at=now,
+                                             slots=",".join(str(s) for s in slots or ())):
+                job = uow.jobs.get(pl["job_id"]) or {}
+                if job.get("placement_id") == placement_id and uow.jobs.transition(
+                        job["id"], "placed", "running", updated_at=now, reason=""):
+                    uow.audit.record(now, caller.actor, caller.role, "job.running", job["id"], placement=placement_id,
+                                     slots=slots)
+        else:
+            if exit_code is None and state != "killed":
+                raise InvalidInput("a finished placement needs its exit code", field="exit_code", value=None,
+                                   fix="send the process's exit code")
+            pl = uow.jobs.placement(placement_id) or pl
+            outcome = "killed" if pl["kill_requested"] else state
+            end_placement(p, uow, pl, outcome, now, caller, exit_code=exit_code, reason=reason)
+        pl = uow.jobs.placement(placement_id) or pl
+    return {"placement_id": placement_id, "state": pl["state"], "kill": bool(pl["kill_requested"])}
+
+
+def append_logs(p: Platform, caller: Caller, placement_id: str, *, offset: int, data: str) -> dict[str, Any]:
+    site = _site(caller)
+    if offset < 0:
+        raise InvalidInput("must not be negative", field="offset", value=offset, fix="send the byte offset of the chunk")
+    with p.uow() as uow:
+        pl = uow.jobs.placement(placement_id)
+        if pl is None or pl["site"] != site:
+            raise NotFound(f"no placement {placement_id!r} at site {site!r}", field="placement_id")
+        stored = uow.jobs.append_log(pl["job_id"], placement_id, offset, data)
+    return {"placement_id": placement_id, "stored": stored}
+
+
+def list_placements(p: Platform, caller: Caller, *, site: str | None = None, job_id: str | None = None,
+                    states: list[str] | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Operators: all; providers: their sites; agents: their site; tenants: their jobs'."""
+    from suanli.services.jobs import _placement_view
+
+    with p.uow() as uow:
+        sites = None
+        if caller.role == "provider":
+            sites = [s["name"] for s in uow.federation.sites(provider=caller.provider)]
+        elif caller.role == "agent":
+            sites = [caller.site or ""]
+        if site is not None:
+            if sites is not None and site not in sites:
+                raise NotFound(f"no site {site!r} among the sites you can see", field="site")
+            sites = [site]
+        rows = uow.jobs.placements(sites=sites, job_id=job_id, states=states or (), limit=limit)
+        if caller.role == "tenant":
+            rows = [r for r in rows if (uow.jobs.get(r["job_id"]) or {}).get("tenant") == caller.tenant]
+    return [_placement_view(r) for r in rows]

@@ -1,0 +1,231 @@
+"""Jobs: submit (idempotent), list (scoped, filtered, paged), get, cancel, logs, explain.
+
+Submission is one transaction: the job row and its audit record. The same
+``Idempotency-Key`` from the same tenant returns the job it first created, never a second one.
+Cancel of a placed or running job marks the job cancelled and asks the site's agent to kill it
+(the placement keeps its accelerators until the agent confirms).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from suanli.domain.errors import InvalidInput, UnknownName
+from suanli.domain.jobs import DataInput, Job, JobClass, JobState, check_transition, validate_job
+from suanli.services.access import require, tenant_scope
+from suanli.services.errors import Conflict, NotFound
+from suanli.services.federation import load_domain_federation
+from suanli.services.platform import Caller, Platform
+
+STATES = [s.value for s in JobState]
+DOMAIN_FIELDS = ("job_class", "gpus", "duration_s", "reference_accelerator", "compute_pf16h", "allowed_models",
+                 "min_memory_gb", "gang", "user_region", "latency_slo_ms", "allowed_regions", "deadline",
+                 "max_price", "preemptible", "priority", "queue", "arithmetic_intensity", "checkpoint_interval_s")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}-{int(time.time() * 1000):x}{secrets.token_hex(3)}"
+
+
+def job_from_spec(job_id: str, tenant: str, submit_time: float, spec: dict[str, Any]) -> Job:
+    """The domain job a stored spec describes."""
+    kw = {k: spec[k] for k in DOMAIN_FIELDS if spec.get(k) is not None}
+    kw["job_class"] = JobClass(kw.get("job_class", "train"))
+    for k in ("allowed_models", "allowed_regions"):
+        if k in kw:
+            kw[k] = tuple(kw[k])
+    return Job(id=job_id, tenant=tenant, submit_time=submit_time,
+               data=tuple(DataInput(d["region"], float(d["size_gb"])) for d in spec.get("data") or ()),
+               command=tuple(spec.get("command") or ()),
+               labels=tuple(sorted((spec.get("labels") or {}).items())), **kw)
+
+
+def domain_job(row: dict[str, Any], cache: dict[str, Any] | None = None) -> Job:
+    if cache is not None and row["id"] in cache:
+        return cache[row["id"]]  # type: ignore[no-any-return]
+    job = job_from_spec(row["id"], row["tenant"], row["submit_time"], json.loads(row["spec"]))
+    if cache is not None:
+        cache[row["id"]] = job
+    return job
+
+
+def _federation(p: Platform) -> Any:
+    hit = p.cache.get("federation_ttl")
+    now = time.monotonic()
+    if hit is None or hit[0] < now:
+        with p.uow() as uow:
+            fed = load_domain_federation(p, uow)[0]
+        hit = (now + 2.0, fed)
+        p.cache["federation_ttl"] = hit
+    return hit[1]
+
+
+def _queues(p: Platform) -> dict[tuple[str, str], int]:
+    hit = p.cache.get("queues")
+    now = time.monotonic()
+    if hit is None or hit[0] < now:
+        with p.uow() as uow:
+            rows = uow.tenancy.queues()
+        hit = (now + 2.0, {(q["tenant"], q["name"]): q["priority_class"] for q in rows})
+        p.cache["queues"] = hit
+    return hit[1]  # type: ignore[no-any-return]
+
+
+def submit(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | None = None,
+           idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
+    """Return (the job, created?). ``created`` is False when the idempotency key was seen before."""
+    require(caller, "tenant", "operator")
+    tenant = caller.tenant if caller.role == "tenant" else tenant
+    if not tenant:
+        raise InvalidInput("an operator submits on behalf of a tenant", field="tenant", value=tenant,
+                           fix="give the tenant's name")
+    queue = spec.get("queue") or "default"
+    queues = _queues(p)
+    if (tenant, queue) not in queues:
+        if not any(t == tenant for t, _ in queues):
+            raise NotFound(f"no tenant {tenant!r}", field="tenant")
+        raise UnknownName("queue", queue, [q for t, q in queues if t == tenant], field="queue")
+    if spec.get("priority") is None:
+        spec["priority"] = queues[(tenant, queue)]
+    if not spec.get("command"):
+        raise InvalidInput("a job needs a command", field="command", value=spec.get("command"),
+                           fix='give the command as a list of arguments, e.g. ["python", "train.py"]')
+    now = p.now()
+    job_id = new_id("j")
+    job = job_from_spec(job_id, tenant, now, spec)
+    validate_job(job, now=now)
+    _federation(p).check_job(job, p.catalog)
+    if idempotency_key is not None:
+        with p.uow() as uow:
+            seen = uow.jobs.by_idempotency_key(tenant, idempotency_key)
+        if seen is not None:
+            return _view(seen), False
+    row = dict(id=job_id, tenant=tenant, queue=queue, state="pending", job_class=job.job_class.value,
+               gpus=job.gpus, priority=job.priority, spec=json.dumps(spec, sort_keys=True), submit_time=now,
+               updated_at=now, idempotency_key=idempotency_key, attempts=0, reason="waiting for the next cycle")
+    try:
+        with p.uow() as uow:
+            uow.jobs.add(**row)
+            uow.audit.record(now, caller.actor, caller.role, "job.submit", job_id, tenant=tenant, gpus=job.gpus,
+                             job_class=job.job_class.value)
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        with p.uow() as uow:
+            seen = uow.jobs.by_idempotency_key(tenant, idempotency_key)
+        if seen is None:
+            raise
+        return _view(seen), False
+    return _view({**row, "site": None, "placement_id": None, "exit_code": None, "finished_at": None}), True
+
+
+def _view(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out["spec"] = json.loads(row["spec"]) if isinstance(row["spec"], str) else row["spec"]
+    return out
+
+
+def _visible(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
+    with p.uow() as uow:
+        row = uow.jobs.get(job_id)
+        if row is not None and caller.role == "provider":
+            mine = {s["name"] for s in uow.federation.sites(provider=caller.provider)}
+            if row["site"] not in mine:
+                row = None
+    if row is None or (caller.role == "tenant" and row["tenant"] != caller.tenant) or caller.role == "agent":
+        raise NotFound(f"no job {job_id!r} that you can see", field="job_id")
+    return row
+
+
+def get_job(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
+    row = _visible(p, caller, job_id)
+    with p.uow() as uow:
+        placements = uow.jobs.placements(job_id=job_id)
+    out = _view(row)
+    out["placements"] = [_placement_view(pl) for pl in placements]
+    return out
+
+
+def _placement_view(pl: dict[str, Any]) -> dict[str, Any]:
+    out = dict(pl)
+    out["breakdown"] = json.loads(pl.get("breakdown") or "{}")
+    out.pop("lease_id", None)
+    return out
+
+
+def list_jobs(p: Platform, caller: Caller, *, tenant: str | None = None, states: list[str] | None = None,
+              site: str | None = None, queue: str | None = None, cursor: str | None = None,
+              limit: int = 50) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first. ``cursor`` is the ``next`` value of the previous page."""
+    for s in states or ():
+        if s not in STATES:
+            raise UnknownName("state", s, STATES, field="state")
+    if not 1 <= limit <= 1000:
+        raise InvalidInput("must be between 1 and 1000", field="limit", value=limit, fix="ask for 1..1000 jobs a page")
+    before = None
+    if cursor:
+        try:
+            t, jid = cursor.split(":", 1)
+            before = (float(t), jid)
+        except ValueError:
+            raise InvalidInput("is not a cursor this API returned", field="cursor", value=cursor,
+                               fix="pass the 'next' value of the previous page, or leave it out") from None
+    provider_sites = None
+    if caller.role == "provider":
+        with p.uow() as uow:
+            provider_sites = [s["name"] for s in uow.federation.sites(provider=caller.provider)]
+        scope = tenant
+    else:
+        scope = tenant_scope(caller, tenant)
+    with p.uow() as uow:
+        rows = uow.jobs.list(tenant=scope, states=states or (), site=site, queue=queue, before=before, limit=limit,
+                             sites_of_provider=provider_sites)
+    nxt = f"{rows[-1]['submit_time']!r}:{rows[-1]['id']}" if len(rows) == limit else None
+    return [_view(r) for r in rows], nxt
+
+
+def cancel(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
+    require(caller, "tenant", "operator")
+    row = _visible(p, caller, job_id)
+    now = p.now()
+    with p.uow() as uow:
+        row = uow.jobs.get(job_id) or row
+        old = JobState(row["state"])
+        if old.terminal:
+            raise Conflict(f"job {job_id} is already {old.value}; only pending, placed or running jobs can be "
+                           "cancelled", field="state")
+        check_transition(old, JobState.CANCELLED) if old != JobState.PREEMPTED else None
+        if not uow.jobs.transition(job_id, old.value, "cancelled", updated_at=now, finished_at=now,
+                                   reason="cancelled by " + caller.role):
+            raise Conflict(f"job {job_id} changed state while cancelling; try again", field="state")
+        if row["placement_id"]:
+            uow.jobs.update_placement(row["placement_id"], kill_requested=True, kill_reason="cancel")
+        uow.audit.record(now, caller.actor, caller.role, "job.cancel", job_id, old=old.value)
+    return get_job(p, caller, job_id)
+
+
+def logs(p: Platform, caller: Caller, job_id: str, *, after: int = 0, limit: int = 1000) -> dict[str, Any]:
+    _visible(p, caller, job_id)
+    with p.uow() as uow:
+        chunks = uow.jobs.logs(job_id, after_id=after, limit=limit)
+    return {"job_id": job_id, "text": "".join(c["data"] for c in chunks),
+            "next": chunks[-1]["id"] if chunks else after}
+
+
+def explain(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
+    """Per pool: fits, or the filter that said no and why, with predicted run time, cost, carbon."""
+    from suanli.control.snapshot import build_snapshot
+    from suanli.scheduling import explain_job, load_profile
+
+    row = _visible(p, caller, job_id)
+    with p.uow() as uow:
+        built = build_snapshot(p, uow)
+    job = domain_job(row)
+    rows = explain_job(built.snapshot, job, load_profile(p.settings.profile))
+    return {"job_id": job_id, "state": row["state"], "reason": row["reason"],
+            "pools": [r.as_dict() for r in rows]}

@@ -1,0 +1,101 @@
+"""API tokens: create (the secret is returned once), verify (SHA-256 look-up, cached briefly
+per process), list and revoke. Secrets look like ``sl_<id>_<32 random bytes, urlsafe>``."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from typing import Any
+
+from suanli.domain.errors import InvalidInput
+from suanli.services.access import require
+from suanli.services.errors import NotFound, Unauthorized
+from suanli.services.platform import ROLES, Caller, Platform
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(p: Platform, caller: Caller, *, role: str, name: str = "", tenant: str | None = None,
+                 provider: str | None = None, site: str | None = None) -> tuple[dict[str, Any], str]:
+    """Return (the token's public record, the secret). Operators create any token; a provider
+    creates agent tokens for its own sites."""
+    require(caller, "operator", "provider")
+    if role not in ROLES:
+        raise InvalidInput("unknown role", field="role", value=role, fix="use one of: " + ", ".join(ROLES))
+    with p.uow() as uow:
+        if caller.role == "provider":
+            if role != "agent":
+                raise InvalidInput("a provider can only create agent tokens", field="role", value=role,
+                                   fix="ask an operator, or create a token with role 'agent'")
+            s = uow.federation.site(site or "")
+            if s is None or s["provider"] != caller.provider:
+                raise NotFound("no such site among your sites", field="site")
+        needed = {"tenant": ("tenant", tenant), "provider": ("provider", provider), "agent": ("site", site)}
+        if role in needed:
+            fld, value = needed[role]
+            if not value:
+                raise InvalidInput(f"a {role} token needs a {fld}", field=fld, value=value,
+                                   fix=f"give the {fld} this token acts for")
+            exists = {"tenant": uow.tenancy.tenant, "provider": uow.federation.provider,
+                      "site": uow.federation.site}[fld](value)
+            if exists is None:
+                raise NotFound(f"no {fld} named {value!r}", field=fld)
+        token_id = "tok_" + secrets.token_hex(6)
+        secret = f"sl_{token_id[4:]}_{secrets.token_urlsafe(32)}"
+        row = dict(id=token_id, hash=digest(secret), role=role, name=name, tenant=tenant if role == "tenant" else None,
+                   provider=provider if role == "provider" else None, site=site if role == "agent" else None,
+                   created_at=p.now(), created_by=caller.token_id)
+        uow.tokens.add(**row)
+        uow.audit.record(p.now(), caller.actor, caller.role, "token.create", token_id, role=role, name=name)
+    row.pop("hash")
+    row["revoked_at"] = None
+    return row, secret
+
+
+def authenticate(p: Platform, secret: str | None) -> Caller:
+    if not secret:
+        raise Unauthorized("no API token; send 'Authorization: Bearer <token>'")
+    cache: dict[str, tuple[float, Caller]] = p.cache.setdefault("tokens", {})
+    key = digest(secret)
+    hit = cache.get(key)
+    now = p.now()
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    with p.db.engine.connect() as conn:
+        from suanli.store.tokens import TokenRepo
+
+        row = TokenRepo(conn).by_hash(key)
+    if row is None or row["revoked_at"] is not None:
+        raise Unauthorized("unknown or revoked API token; ask an operator for a new one")
+    caller = Caller(token_id=row["id"], role=row["role"], tenant=row["tenant"], provider=row["provider"],
+                    site=row["site"])
+    if len(cache) > 10000:
+        cache.clear()
+    cache[key] = (now + p.settings.token_cache_s, caller)
+    return caller
+
+
+def list_tokens(p: Platform, caller: Caller) -> list[dict[str, Any]]:
+    require(caller, "operator")
+    with p.uow() as uow:
+        rows = uow.tokens.list()
+    for r in rows:
+        r.pop("hash")
+    return rows
+
+
+def revoke_token(p: Platform, caller: Caller, token_id: str) -> dict[str, Any]:
+    require(caller, "operator")
+    with p.uow() as uow:
+        row = uow.tokens.get(token_id)
+        if row is None:
+            raise NotFound(f"no token {token_id!r}", field="token_id")
+        if row["revoked_at"] is None:
+            uow.tokens.revoke(token_id, p.now())
+            uow.audit.record(p.now(), caller.actor, caller.role, "token.revoke", token_id)
+        row = uow.tokens.get(token_id) or row
+    p.cache.get("tokens", {}).clear()
+    row.pop("hash")
+    return row

@@ -1,0 +1,240 @@
+"""Jobs, their placements and their logs.
+
+Invariants kept by the services that write here (always inside one ``UnitOfWork`` together with
+the audit record):
+- a job's ``state`` follows ``suanli.domain.jobs.check_transition``; every change is a conditional
+  ``UPDATE ... WHERE state = <expected>`` so two writers can never both move it;
+- a job has at most one *active* placement (assigned, leased or running), the one named by
+  ``jobs.placement_id``; ``(tenant, idempotency_key)`` is unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    and_,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from suanli.store.db import metadata
+
+ACTIVE_PLACEMENT_STATES = ("assigned", "leased", "running")
+
+jobs = Table(
+    "jobs", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("queue", String(64), nullable=False, default="default"),
+    Column("state", String(16), nullable=False),
+    Column("job_class", String(16), nullable=False),
+    Column("gpus", Integer, nullable=False),
+    Column("priority", Integer, nullable=False, default=0),
+    Column("spec", Text, nullable=False),
+    Column("submit_time", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("idempotency_key", String(128), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("reason", Text, nullable=False, default=""),
+    Column("site", String(64), nullable=True),
+    Column("placement_id", String(32), nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("finished_at", Float, nullable=True),
+    UniqueConstraint("tenant", "idempotency_key", name="uq_jobs_tenant_idempotency_key"),
+    Index("ix_jobs_state_submit", "state", "submit_time"),
+    Index("ix_jobs_tenant_submit", "tenant", "submit_time"),
+)
+
+placements = Table(
+    "placements", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("job_id", String(32), ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("pool_id", Integer, nullable=False),
+    Column("pool_name", String(64), nullable=False),
+    Column("accelerator", String(64), nullable=False),
+    Column("count", Integer, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("lease_id", String(32), nullable=True),
+    Column("leased_at", Float, nullable=True),
+    Column("started_at", Float, nullable=True),
+    Column("ended_at", Float, nullable=True),
+    Column("exit_code", Integer, nullable=True),
+    Column("slots", String(200), nullable=False, default=""),
+    Column("kill_requested", Boolean, nullable=False, default=False),
+    Column("kill_reason", String(32), nullable=False, default=""),
+    Column("predicted_start", Float, nullable=True),
+    Column("predicted_end", Float, nullable=True),
+    Column("predicted_cost", Float, nullable=True),
+    Column("score", Float, nullable=True),
+    Column("breakdown", Text, nullable=False, default="{}"),
+    Column("pf16h", Float, nullable=False, default=0.0),
+    Column("energy_kwh", Float, nullable=False, default=0.0),
+    Column("carbon_kg", Float, nullable=False, default=0.0),
+    Column("cost", Numeric(18, 6), nullable=False, default=0),
+    Index("ix_placements_site_state", "site", "state"),
+)
+
+job_logs = Table(
+    "job_logs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", String(32), nullable=False, index=True),
+    Column("placement_id", String(32), nullable=False),
+    Column("offset", Integer, nullable=False),
+    Column("data", Text, nullable=False),
+    UniqueConstraint("placement_id", "offset", name="uq_job_logs_placement_offset"),
+)
+
+
+def _row(r: Any) -> dict[str, Any] | None:
+    return dict(r._mapping) if r is not None else None
+
+
+class JobRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- jobs --------------------------------------------------------------------------------
+    def add(self, **row: Any) -> None:
+        self.conn.execute(insert(jobs).values(**row))
+
+    def get(self, job_id: str) -> dict[str, Any] | None:
+        return _row(self.conn.execute(select(jobs).where(jobs.c.id == job_id)).first())
+
+    def by_idempotency_key(self, tenant: str, key: str) -> dict[str, Any] | None:
+        q = select(jobs).where(jobs.c.tenant == tenant, jobs.c.idempotency_key == key)
+        return _row(self.conn.execute(q).first())
+
+    def list(self, *, tenant: str | None = None, states: Iterable[str] = (), site: str | None = None,
+             queue: str | None = None, before: tuple[float, str] | None = None, limit: int = 50,
+             sites_of_provider: list[str] | None = None) -> list[dict[str, Any]]:
+        """Newest first; page with ``before=(submit_time, id)`` of the last row seen."""
+        q = select(jobs).order_by(jobs.c.submit_time.desc(), jobs.c.id.desc()).limit(limit)
+        if tenant is not None:
+            q = q.where(jobs.c.tenant == tenant)
+        states = list(states)
+        if states:
+            q = q.where(jobs.c.state.in_(states))
+        if site is not None:
+            q = q.where(jobs.c.site == site)
+        if sites_of_provider is not None:
+            q = q.where(jobs.c.site.in_(sites_of_provider))
+        if queue is not None:
+            q = q.where(jobs.c.queue == queue)
+        if before is not None:
+            t, jid = before
+            q = q.where((jobs.c.submit_time < t) | and_(jobs.c.submit_time == t, jobs.c.id < jid))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def in_states(self, states: Iterable[str]) -> list[dict[str, Any]]:
+        q = select(jobs).where(jobs.c.state.in_(list(states))).order_by(jobs.c.submit_time, jobs.c.id)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def count_by_state(self) -> dict[str, int]:
+        q = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+        return {s: int(n) for s, n in self.conn.execute(q)}
+
+    def transition(self, job_id: str, old: str, new: str, **values: Any) -> bool:
+        """Move a job from ``old`` to ``new`` only if it is still in ``old``; True if it moved."""
+        res = self.conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == old)
+                                .values(state=new, **values))
+        return bool(res.rowcount == 1)
+
+    def set_reasons(self, reasons: dict[str, str]) -> None:
+        for job_id, reason in reasons.items():
+            self.conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == "pending")
+                              .values(reason=reason))
+
+    # -- placements --------------------------------------------------------------------------
+    def add_placement(self, **row: Any) -> None:
+        self.conn.execute(insert(placements).values(**row))
+
+    def placement(self, placement_id: str) -> dict[str, Any] | None:
+        return _row(self.conn.execute(select(placements).where(placements.c.id == placement_id)).first())
+
+    def placements(self, *, site: str | None = None, sites: list[str] | None = None, job_id: str | None = None,
+                   states: Iterable[str] = (), limit: int = 500) -> list[dict[str, Any]]:
+        q = select(placements).order_by(placements.c.created_at.desc()).limit(limit)
+        if site is not None:
+            q = q.where(placements.c.site == site)
+        if sites is not None:
+            q = q.where(placements.c.site.in_(sites))
+        if job_id is not None:
+            q = q.where(placements.c.job_id == job_id)
+        states = list(states)
+        if states:
+            q = q.where(placements.c.state.in_(states))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def placement_transition(self, placement_id: str, olds: Iterable[str], new: str, **values: Any) -> bool:
+        res = self.conn.execute(update(placements)
+                                .where(placements.c.id == placement_id, placements.c.state.in_(list(olds)))
+                                .values(state=new, **values))
+        return bool(res.rowcount == 1)
+
+    def update_placement(self, placement_id: str, **values: Any) -> None:
+        self.conn.execute(update(placements).where(placements.c.id == placement_id).values(**values))
+
+    def usage_rows(self, *, tenant: str | None = None, sites: list[str] | None = None,
+                   job_id: str | None = None) -> list[dict[str, Any]]:
+        """Placements that ran (started), joined with their job's tenant."""
+        q = (select(placements, jobs.c.tenant).join(jobs, jobs.c.id == placements.c.job_id)
+             .where(placements.c.started_at.is_not(None)))
+        if tenant is not None:
+            q = q.where(jobs.c.tenant == tenant)
+        if sites is not None:
+            q = q.where(placements.c.site.in_(sites))
+        if job_id is not None:
+            q = q.where(placements.c.job_id == job_id)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    # -- logs --------------------------------------------------------------------------------
+    def append_log(self, job_id: str, placement_id: str, offset: int, data: str) -> bool:
+        """Store one chunk; a chunk already stored at that offset (an agent's retry) is skipped."""
+        exists = self.conn.execute(select(job_logs.c.id).where(job_logs.c.placement_id == placement_id,
+                                                               job_logs.c.offset == offset)).first()
+        if exists:
+            return False
+        self.conn.execute(insert(job_logs).values(job_id=job_id, placement_id=placement_id, offset=offset, data=data))
+        return True
+
+    def logs(self, job_id: str, *, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        q = (select(job_logs).where(job_logs.c.job_id == job_id, job_logs.c.id > after_id)
+             .order_by(job_logs.c.id).limit(limit))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def active_placements_with_jobs(self) -> list[dict[str, Any]]:
+        """Active placements (holding accelerators), each with its job's tenant, state and spec."""
+        q = (select(placements, jobs.c.tenant, jobs.c.state.label("job_state"), jobs.c.spec,
+                    jobs.c.submit_time)
+             .join(jobs, jobs.c.id == placements.c.job_id)
+             .where(placements.c.state.in_(ACTIVE_PLACEMENT_STATES)))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def pending(self, limit: int = 5000) -> list[dict[str, Any]]:
+        q = (select(jobs).where(jobs.c.state == "pending").order_by(jobs.c.submit_time, jobs.c.id).limit(limit))
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def usage_by_tenant(self) -> dict[str, tuple[float, float]]:
+        """tenant -> (PF16-hours metered, money spent) over finished placements."""
+        q = (select(jobs.c.tenant, func.sum(placements.c.pf16h), func.sum(placements.c.cost))
+             .join(jobs, jobs.c.id == placements.c.job_id).group_by(jobs.c.tenant))
+        return {t: (float(a or 0), float(c or 0)) for t, a, c in self.conn.execute(q)}

@@ -1,0 +1,51 @@
+"""API tokens: only a SHA-256 of the secret is stored; the secret is shown once at creation.
+
+A token has one role (operator, provider, tenant, agent) and the scope that role needs
+(``tenant`` for tenants, ``provider`` for providers, ``site`` for agents).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Column, Float, String, Table, insert, select, update
+from sqlalchemy.engine import Connection
+
+from suanli.store.db import metadata
+
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("name", String(200), nullable=False, default=""),
+    Column("tenant", String(64), nullable=True),
+    Column("provider", String(64), nullable=True),
+    Column("site", String(64), nullable=True),
+    Column("created_at", Float, nullable=False),
+    Column("created_by", String(32), nullable=True),
+    Column("revoked_at", Float, nullable=True),
+)
+
+
+class TokenRepo:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, **row: Any) -> None:
+        self.conn.execute(insert(api_tokens).values(**row))
+
+    def by_hash(self, digest: str) -> dict[str, Any] | None:
+        r = self.conn.execute(select(api_tokens).where(api_tokens.c.hash == digest)).first()
+        return dict(r._mapping) if r else None
+
+    def get(self, token_id: str) -> dict[str, Any] | None:
+        r = self.conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
+        return dict(r._mapping) if r else None
+
+    def list(self) -> list[dict[str, Any]]:
+        q = select(api_tokens).order_by(api_tokens.c.created_at)
+        return [dict(r._mapping) for r in self.conn.execute(q)]
+
+    def revoke(self, token_id: str, at: float) -> None:
+        self.conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=at))
