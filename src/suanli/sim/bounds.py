@@ -1,0 +1,86 @@
+"""Per-job lower bounds that no schedule can beat, whatever the queueing:
+
+- completion: staging plus run time on the fastest eligible pool (JCT >= this);
+- cost: the cheapest eligible placement (price x PF16-hours + data egress);
+- carbon: the cleanest eligible pool (its lowest hourly intensity if it has a series).
+
+Eligible = a pool with enough chips in total for the job and a chip the job allows. Jobs with
+no eligible pool get ``nan`` (they are rejected). Computed in groups of jobs sharing a kind of
+work and an eligibility mask, as job x pool matrices.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from suanli.domain.jobs import Job
+from suanli.metering.compute import intensity_of
+from suanli.scheduling.table import PoolTable
+from suanli.scheduling.types import FloatArray
+from suanli.sim.series import HourlySeries
+
+
+@dataclass(frozen=True)
+class Bounds:
+    ids: tuple[str, ...]
+    completion_s: FloatArray
+    cost: FloatArray
+    carbon_kg: FloatArray
+
+    def index(self) -> dict[str, int]:
+        return {j: i for i, j in enumerate(self.ids)}
+
+
+def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int, HourlySeries] | None = None,
+               price_series: Mapping[int, HourlySeries] | None = None) -> Bounds:
+    n = len(jobs)
+    completion = np.full(n, np.nan)
+    cost = np.full(n, np.nan)
+    carbon = np.full(n, np.nan)
+    ci = table.carbon_g.copy()
+    price = table.price.copy()
+    for site, s in (carbon_series or {}).items():
+        ci[table.site_of == site] = float(np.min(s.values))
+    for site, s in (price_series or {}).items():
+        price[table.site_of == site] = float(np.min(s.values))
+    groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    for i, j in enumerate(jobs):
+        data_region = j.data[0].region if len(j.data) == 1 else None
+        key = (j.compute_pf16h is None, j.reference_accelerator, intensity_of(j), j.allowed_models, j.gpus,
+               data_region, len(j.data) > 1)
+        groups[key].append(i)
+    for key, idx in groups.items():
+        by_duration, ref, intensity, models, gpus, data_region, multi = key
+        eligible = table.capacity >= int(gpus)  # type: ignore[call-overload]
+        if models:
+            eligible = eligible & table.model_mask(models)  # type: ignore[arg-type]
+        if not eligible.any():
+            continue
+        if by_duration:
+            base = table.slowdown(str(ref), float(intensity))  # type: ignore[arg-type]
+            scale = np.asarray([jobs[i].duration_s for i in idx])
+        else:
+            base = 1000.0 * 3600.0 / table.effective_tflops(float(intensity))  # type: ignore[arg-type]
+            scale = np.asarray([(jobs[i].compute_pf16h or 0.0) / jobs[i].gpus for i in idx])
+        runtime = scale[:, None] * base[None, :]                     # [jobs, pools]
+        staging = np.zeros_like(runtime)
+        egress = np.zeros_like(runtime)
+        for row, i in enumerate(idx):
+            for d in jobs[i].data:
+                if d.region in table.regions:
+                    r = table.region_index(d.region)
+                    staging[row] = np.maximum(staging[row], table.staging_s(r, d.size_gb))
+                    egress[row] += d.size_gb * table.egress_per_gb[r, table.region_of]
+        work = runtime * int(gpus)  # type: ignore[call-overload]  # chip-seconds per pool
+        pf16h = work * table.fp16_tflops[None, :] / 1000.0 / 3600.0
+        energy = work * table.tdp_w[None, :] * table.pue[None, :] / 3.6e6
+        masked = np.where(eligible[None, :], 1.0, np.nan)
+        rows = np.asarray(idx)
+        completion[rows] = np.nanmin((runtime + staging) * masked, axis=1)
+        cost[rows] = np.nanmin((pf16h * price[None, :] + egress) * masked, axis=1)
+        carbon[rows] = np.nanmin(energy * (ci * (1.0 - table.green) / 1000.0)[None, :] * masked, axis=1)
+    return Bounds(ids=tuple(j.id for j in jobs), completion_s=completion, cost=cost, carbon_kg=carbon)

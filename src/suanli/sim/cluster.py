@@ -1,0 +1,199 @@
+"""The simulated cluster: which job holds which pool, which sites are up, and what each run
+segment used (PF16-hours, energy with PUE, carbon at the hour it ran, cost).
+
+Truth lives here, not in the scheduler's predictions: run time on a chip comes from
+``metering.runtime_on``, staging from the federation's links, energy and carbon from
+``metering`` with the site's hourly series when it has one. A job's remaining work after a
+failure or preemption is its reference duration times the share not saved by a checkpoint.
+
+Invariants: ``free[p] == capacity[p] - sum(count of jobs on p)`` and never negative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from suanli.domain.accelerators import Accelerator
+from suanli.domain.jobs import Job
+from suanli.domain.units import pf16_hours
+from suanli.metering.compute import carbon_kg, energy_kwh, runtime_on
+from suanli.scheduling.table import PoolTable
+from suanli.scheduling.types import FloatArray, RunningJob
+from suanli.sim.series import HourlySeries
+
+
+class JobRun:
+    """The mutable record of one job through the simulation (private to the simulator)."""
+
+    __slots__ = ("job", "original", "attempt", "pool", "placed_at", "run_start", "end", "runtime_s",
+                 "first_start", "preemptions", "failures", "pf16h", "lost_pf16h", "cost", "energy", "carbon",
+                 "green_kwh", "busy_gpu_s", "done")
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self.original = job
+        self.attempt = 0
+        self.pool = -1
+        self.placed_at = 0.0
+        self.run_start = 0.0
+        self.end = 0.0
+        self.runtime_s = 0.0
+        self.first_start: float | None = None
+        self.preemptions = 0
+        self.failures = 0
+        self.pf16h = 0.0
+        self.lost_pf16h = 0.0
+        self.cost = 0.0
+        self.energy = 0.0
+        self.carbon = 0.0
+        self.green_kwh = 0.0
+        self.busy_gpu_s = 0.0
+        self.done = False
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """What one placement of a job used, from placement to its end or interruption."""
+
+    pool: int
+    gpu_s: float        # accelerators held x seconds (staging included)
+    run_s: float        # seconds actually computing
+    pf16h: float
+    energy_kwh: float
+    green_kwh: float
+    carbon_kg: float
+    cost: float
+
+
+class SimCluster:
+    def __init__(self, table: PoolTable, carbon_series: Mapping[int, HourlySeries] | None = None,
+                 price_series: Mapping[int, HourlySeries] | None = None) -> None:
+        self.table = table
+        fed = table.federation
+        self.site_by_name = {s.name: i for i, s in enumerate(fed.sites)}
+        self.free = table.capacity.copy()
+        self.running: dict[str, RunningJob] = {}
+        self.down: set[int] = set()
+        self.carbon_series = dict(carbon_series or {})   # by site index
+        self.price_series = dict(price_series or {})
+        self._reference: dict[str, Accelerator] = {}
+        self.pools_of_site = [np.flatnonzero(table.site_of == i) for i in range(len(fed.sites))]
+
+    # -- truth --------------------------------------------------------------------------------
+    def runtime_s(self, job: Job, pool: int) -> float:
+        ref = self._reference.get(job.reference_accelerator)
+        if ref is None:
+            ref = self.table.catalog.get(job.reference_accelerator)
+            self._reference[job.reference_accelerator] = ref
+        return runtime_on(job, self.table.accelerators[pool], ref)
+
+    def staging_s(self, job: Job, pool: int) -> float:
+        t = self.table
+        fed = t.federation
+        dst = t.regions[t.region_of[pool]]
+        return max((fed.link(d.region, dst).transfer_s(d.size_gb) for d in job.data
+                    if d.region != dst and d.region in t.regions), default=0.0)
+
+    def egress_cost(self, job: Job, pool: int) -> float:
+        t = self.table
+        dst = t.region_of[pool]
+        return sum(d.size_gb * float(t.egress_per_gb[t.region_index(d.region), dst]) for d in job.data
+                   if d.region in t.regions)
+
+    # -- dynamic columns for the snapshot ----------------------------------------------------
+    def available(self) -> np.ndarray | None:
+        if not self.down:
+            return None
+        ok = np.ones(self.table.n, dtype=bool)
+        for s in self.down:
+            ok[self.pools_of_site[s]] = False
+        return ok
+
+    def carbon_now(self, now: float) -> FloatArray | None:
+        return self._override(self.carbon_series, self.table.carbon_g, now)
+
+    def price_now(self, now: float) -> FloatArray | None:
+        return self._override(self.price_series, self.table.price, now)
+
+    def _override(self, series: Mapping[int, HourlySeries], base: FloatArray, now: float) -> FloatArray | None:
+        if not series:
+            return None
+        out = base.copy()
+        for site, s in series.items():
+            out[self.pools_of_site[site]] = s.at(now)
+        return out
+
+    # -- changes ------------------------------------------------------------------------------
+    def hold(self, run: JobRun, pool: int, now: float) -> None:
+        """Place a job: it holds ``gpus`` chips of ``pool`` from now, stages its data, then runs."""
+        job = run.job
+        if self.free[pool] < job.gpus:
+            raise ValueError(f"pool {self.table.label(pool)} has {self.free[pool]} free, job {job.id} needs {job.gpus}")
+        self.free[pool] -= job.gpus
+        run.attempt += 1
+        run.pool = pool
+        run.placed_at = now
+        run.runtime_s = self.runtime_s(job, pool)
+        run.run_start = now + self.staging_s(job, pool)
+        run.end = run.run_start + run.runtime_s
+        if run.first_start is None:
+            run.first_start = now
+        run.cost += self.egress_cost(job, pool)
+        self.running[job.id] = RunningJob(job=job, pool=pool, count=job.gpus, start=now, expected_end=run.end)
+
+    def release(self, run: JobRun, now: float) -> Segment:
+        """The job leaves its pool at ``now`` (finished or interrupted); meter the segment."""
+        pool = run.pool
+        job = run.job
+        del self.running[job.id]
+        self.free[pool] += job.gpus
+        t = self.table
+        site = int(t.site_of[pool])
+        run_s = max(0.0, now - run.run_start)
+        gpu_s = job.gpus * (now - run.placed_at)
+        acc = t.accelerators[pool]
+        pf16h = float(pf16_hours(acc.fp16_tflops, job.gpus, run_s))
+        energy = energy_kwh(acc, job.gpus, run_s, float(t.pue[pool]))
+        green = float(t.green[pool])
+        series = self.carbon_series.get(site)
+        ci = series.mean_over(run.run_start, now) if series is not None else float(t.carbon_g[pool])
+        price_s = self.price_series.get(site)
+        price = price_s.mean_over(run.run_start, now) if price_s is not None else float(t.price[pool])
+        seg = Segment(pool=pool, gpu_s=gpu_s, run_s=run_s, pf16h=pf16h, energy_kwh=energy, green_kwh=energy * green,
+                      carbon_kg=carbon_kg(energy, ci, green), cost=price * pf16h)
+        run.pf16h += seg.pf16h
+        run.energy += seg.energy_kwh
+        run.green_kwh += seg.green_kwh
+        run.carbon += seg.carbon_kg
+        run.cost += seg.cost
+        run.busy_gpu_s += seg.gpu_s
+        return seg
+
+    def interrupt(self, run: JobRun, now: float, checkpoint_default: float) -> tuple[Segment, float]:
+        """Fail or preempt a job: release it and shrink its remaining work to what its last
+        checkpoint saved. Returns the segment and the run seconds lost."""
+        seg = self.release(run, now)
+        job = run.job
+        interval = job.checkpoint_interval_s if job.checkpoint_interval_s is not None else checkpoint_default
+        ran = seg.run_s
+        saved = (ran // interval) * interval if interval > 0 else 0.0
+        saved = min(saved, run.runtime_s)
+        lost = ran - saved
+        done_share = saved / run.runtime_s if run.runtime_s > 0 else 0.0
+        if job.compute_pf16h is not None:
+            run.job = replace(job, compute_pf16h=max(job.compute_pf16h * (1.0 - done_share), 1e-9))
+        else:
+            run.job = replace(job, duration_s=max(job.duration_s * (1.0 - done_share), 1e-6))
+        if seg.run_s > 0:
+            run.lost_pf16h += seg.pf16h * lost / seg.run_s
+        return seg, lost
+
+    def last_checkpoint(self, run: JobRun, now: float, checkpoint_default: float) -> float | None:
+        interval = run.job.checkpoint_interval_s if run.job.checkpoint_interval_s is not None else checkpoint_default
+        ran = now - run.run_start
+        if ran <= 0 or interval <= 0:
+            return None
+        return run.run_start + (ran // interval) * interval

@@ -1,0 +1,108 @@
+"""The summary of one simulated profile: the documented ``metrics.json`` fields.
+
+Definitions (also in docs/simulate.md):
+- JCT = finish - submit; wait (queueing delay) = first placement - submit; over finished jobs.
+- makespan = last finish - first submit; utilization = PF16-hours delivered / (federation
+  PF16 x makespan); per site: accelerator-seconds held / (site chips x makespan).
+- energy includes PUE; green share = energy covered by the site's green power / energy.
+- deadline misses: finished after the deadline, plus unfinished or rejected jobs that had one.
+- fairness: Jain's index over tenants of each tenant's mean (bound completion / JCT).
+- bounds: sums (cost, carbon) or mean (JCT) of the per-job bounds of ``bounds.py`` over the
+  finished jobs; ``ratio_to_bound`` = achieved / bound (>= 1).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from suanli.scheduling.table import PoolTable
+from suanli.sim.bounds import Bounds
+from suanli.sim.engine import SimResult
+from suanli.sim.sinks import Collector
+
+
+def r(x: float, digits: int = 4) -> float:
+    """Round for a stable JSON (and -0.0 -> 0.0)."""
+    v = round(float(x), digits)
+    return 0.0 if v == 0 else v
+
+
+def pct(a: np.ndarray, q: float) -> float:
+    return float(np.percentile(a, q)) if len(a) else 0.0
+
+
+def jain(values: list[float]) -> float:
+    x = np.asarray(values, dtype=np.float64)
+    if len(x) == 0 or not np.any(x):
+        return 1.0
+    return float(x.sum() ** 2 / (len(x) * (x ** 2).sum()))
+
+
+def summarize(result: SimResult, col: Collector, table: PoolTable, bounds: Bounds,
+              deadline_jobs_unfinished: int) -> dict[str, Any]:
+    recs = col.records
+    submit = np.asarray([x.submit for x in recs])
+    end = np.asarray([x.end for x in recs])
+    start = np.asarray([x.first_start for x in recs])
+    jct = end - submit
+    wait = start - submit
+    first = col.first_submit or 0.0
+    makespan = max(0.0, (end.max() if len(end) else first) - first)
+    cap_pf16 = float((table.capacity * table.fp16_tflops).sum() / 1000.0)
+    pf16h = float(col.pool_pf16h.sum())
+    energy = sum(x.energy_kwh for x in recs)
+    green = sum(x.green_kwh for x in recs)
+    site_caps = np.bincount(table.site_of, weights=table.capacity.astype(np.float64), minlength=len(table.site_names))
+    util_site = {name: r(col.site_gpu_s[i] / (site_caps[i] * makespan) if makespan else 0.0)
+                 for i, name in enumerate(table.site_names)}
+    by_tier: dict[str, float] = defaultdict(float)
+    for p in range(table.n):
+        by_tier[table.tier_of[p]] += float(col.pool_pf16h[p])
+    index = bounds.index()
+    rows = np.asarray([index[x.id] for x in recs], dtype=np.int64)
+    b_completion = bounds.completion_s[rows] if len(rows) else np.zeros(0)
+    b_cost = float(np.nansum(bounds.cost[rows])) if len(rows) else 0.0
+    b_carbon = float(np.nansum(bounds.carbon_kg[rows])) if len(rows) else 0.0
+    b_jct = float(np.nanmean(b_completion)) if len(rows) else 0.0
+    per_tenant: dict[str, list[float]] = defaultdict(list)
+    for x, b, j in zip(recs, b_completion, jct, strict=True):
+        per_tenant[x.tenant].append(float(b / j) if j > 0 else 1.0)
+    fairness = jain([float(np.mean(v)) for _, v in sorted(per_tenant.items())])
+    misses = sum(1 for x in recs if x.deadline is not None and x.end > x.deadline + 1e-6)
+    cost = sum(x.cost for x in recs)
+    carbon = sum(x.carbon_kg for x in recs)
+    jct_mean = float(jct.mean()) if len(jct) else 0.0
+    return {
+        "jobs": len(recs),
+        "jobs_rejected": len(result.rejected),
+        "jobs_unfinished": result.unfinished,
+        "jct_mean_s": r(jct_mean, 1), "jct_p50_s": r(pct(jct, 50), 1), "jct_p95_s": r(pct(jct, 95), 1),
+        "jct_p99_s": r(pct(jct, 99), 1),
+        "wait_mean_s": r(wait.mean() if len(wait) else 0.0, 1), "wait_p50_s": r(pct(wait, 50), 1),
+        "wait_p95_s": r(pct(wait, 95), 1), "wait_p99_s": r(pct(wait, 99), 1),
+        "makespan_s": r(makespan, 1),
+        "utilization": r(pf16h / (cap_pf16 * makespan / 3600.0) if makespan else 0.0),
+        "utilization_by_site": util_site,
+        "pf16h_delivered": r(pf16h, 2),
+        "pf16h_by_tier": {k: r(v, 2) for k, v in sorted(by_tier.items())},
+        "pf16h_lost": r(sum(x.lost_pf16h for x in recs), 2),
+        "cost": r(cost, 2),
+        "energy_kwh": r(energy, 1),
+        "carbon_kg": r(carbon, 1),
+        "green_energy_share": r(green / energy if energy else 0.0),
+        "deadline_jobs": sum(1 for x in recs if x.deadline is not None) + deadline_jobs_unfinished,
+        "deadline_misses": misses + deadline_jobs_unfinished,
+        "preemptions": col.interrupts["preempt"],
+        "failures": col.interrupts["fail"],
+        "fairness_jain": r(fairness),
+        "bounds": {"jct_mean_s": r(b_jct, 1), "cost": r(b_cost, 2), "carbon_kg": r(b_carbon, 1)},
+        "ratio_to_bound": {"jct_mean": r(jct_mean / b_jct if b_jct else 0.0),
+                           "cost": r(cost / b_cost if b_cost else 0.0),
+                           "carbon": r(carbon / b_carbon if b_carbon else 0.0)},
+        "cycles": result.cycles,
+        "cycles_skipped": result.cycles_skipped,
+        "invalid_placements": result.invalid_placements,
+    }

@@ -1,0 +1,124 @@
+"""Sinks: where a simulation's output goes. The engine calls every sink's hooks; a sink keeps
+what it needs. ``EventLog`` keeps the event lines (golden tests, ``--events``);
+``Collector`` keeps per-job records, per-site busy time, PF16-hours per tier and the queue
+length at each cycle, from which ``metrics.py`` computes the summary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from suanli.scheduling.table import PoolTable
+from suanli.sim.cluster import JobRun, Segment
+from suanli.sim.events import SimEvent
+
+if TYPE_CHECKING:
+    from suanli.sim.engine import Simulator
+
+
+class Sink:
+    """No-op hooks; subclasses override what they need."""
+
+    wants_events = False
+
+    def on_event(self, ev: SimEvent) -> None: ...
+
+    def on_arrive(self, now: float, run: JobRun) -> None: ...
+
+    def on_segment(self, seg: Segment) -> None: ...
+
+    def on_finish(self, now: float, run: JobRun, pool: int) -> None: ...
+
+    def on_interrupt(self, now: float, run: JobRun, why: str, lost_s: float) -> None: ...
+
+    def on_reject(self, now: float, run: JobRun, reason: str) -> None: ...
+
+    def on_cycle(self, now: float, pending: int, free: Any) -> None: ...
+
+    def on_end(self, now: float, sim: Simulator) -> None: ...
+
+
+class EventLog(Sink):
+    wants_events = True
+
+    def __init__(self) -> None:
+        self.events: list[SimEvent] = []
+
+    def on_event(self, ev: SimEvent) -> None:
+        self.events.append(ev)
+
+    def lines(self) -> list[str]:
+        return [e.line() for e in self.events]
+
+
+@dataclass(frozen=True, slots=True)
+class JobRecord:
+    id: str
+    tenant: str
+    submit: float
+    first_start: float
+    end: float
+    gpus: int
+    pool: int
+    deadline: float | None
+    pf16h: float
+    lost_pf16h: float
+    cost: float
+    energy_kwh: float
+    green_kwh: float
+    carbon_kg: float
+    preemptions: int
+    failures: int
+
+
+class Collector(Sink):
+    def __init__(self, table: PoolTable) -> None:
+        self.table = table
+        self.records: list[JobRecord] = []
+        nsites = len(table.site_names)
+        self.site_gpu_s = np.zeros(nsites)
+        self.pool_pf16h = np.zeros(table.n)
+        self.queue_t: list[float] = []
+        self.queue_n: list[int] = []
+        self.busy_t: list[float] = []
+        self.busy_sites: list[np.ndarray] = []
+        self._next_busy_sample = 0.0
+        self.first_submit: float | None = None
+        self.end_time = 0.0
+        self.interrupts = {"preempt": 0, "fail": 0}
+        self.lost_run_s = 0.0
+
+    def on_arrive(self, now: float, run: JobRun) -> None:
+        if self.first_submit is None:
+            self.first_submit = now
+
+    def on_segment(self, seg: Segment) -> None:
+        self.site_gpu_s[self.table.site_of[seg.pool]] += seg.gpu_s
+        self.pool_pf16h[seg.pool] += seg.pf16h
+
+    def on_finish(self, now: float, run: JobRun, pool: int) -> None:
+        job = run.original
+        self.records.append(JobRecord(
+            id=job.id, tenant=job.tenant, submit=job.submit_time, first_start=run.first_start or now, end=now,
+            gpus=job.gpus, pool=pool, deadline=job.deadline, pf16h=run.pf16h, lost_pf16h=run.lost_pf16h, cost=run.cost,
+            energy_kwh=run.energy, green_kwh=run.green_kwh, carbon_kg=run.carbon, preemptions=run.preemptions,
+            failures=run.failures))
+
+    def on_interrupt(self, now: float, run: JobRun, why: str, lost_s: float) -> None:
+        self.interrupts[why] += 1
+        self.lost_run_s += lost_s
+
+    def on_cycle(self, now: float, pending: int, free: Any) -> None:
+        self.queue_t.append(now)
+        self.queue_n.append(pending)
+        if now >= self._next_busy_sample:
+            busy = (self.table.capacity - free).astype(np.float64)
+            self.busy_t.append(now)
+            self.busy_sites.append(np.bincount(self.table.site_of, weights=busy, minlength=len(self.table.site_names)))
+            self._next_busy_sample = now + 3600.0
+
+    def on_end(self, now: float, sim: Simulator) -> None:
+        self.end_time = now
