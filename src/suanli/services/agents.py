@@ -46,8 +46,9 @@ def heartbeat(p: Platform, caller: Caller, *, free: dict[str, int], held: list[s
         if row["health"] != "up":
             uow.audit.record(now, caller.actor, caller.role, "site.up", site, was=row["health"])
         held_set = set(held)
-        kill = []
-        for pl in uow.jobs.placements(site=site, states=("leased", "running")):
+        active = {pl["id"] for pl in uow.jobs.placements(site=site, states=("leased", "running"), limit=100000)}
+        kill = [pid for pid in held if pid not in active]  # ended on the platform (e.g. requeued): stop it
+        for pl in uow.jobs.placements(site=site, states=("leased", "running"), limit=100000):
             if pl["id"] not in held_set:
                 end_placement(p, uow, pl, "lost", now, caller, reason="the agent no longer runs it")
             elif pl["kill_requested"]:

@@ -1,0 +1,37 @@
+"""Run the API (uvicorn) with the scheduler loop beside it: what ``suanli serve`` and
+``suanli up`` call. Every replica tries for the scheduler leadership; one gets it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import uvicorn
+
+from suanli.api.app import create_app
+from suanli.control.leader import leader_for
+from suanli.control.loop import SchedulerLoop
+from suanli.services.platform import Platform
+
+
+def make_server(p: Platform, host: str, port: int, *, scheduler: bool = True) -> tuple[uvicorn.Server, Any]:
+    app = create_app(p)
+    loop = None
+    if scheduler:
+        loop = SchedulerLoop(p, leader_for(p.db))
+        p.cache["loop"] = loop
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
+                            loop="uvloop", http="httptools", timeout_graceful_shutdown=3)
+    return uvicorn.Server(config), loop
+
+
+def serve(p: Platform, host: str, port: int, *, scheduler: bool = True) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    server, loop = make_server(p, host, port, scheduler=scheduler)
+    if loop is not None:
+        loop.start()
+    try:
+        server.run()
+    finally:
+        if loop is not None:
+            loop.stop.set()

@@ -1,0 +1,37 @@
+"""``suanli serve``: one stateless API replica (plus a scheduler loop that runs only while it
+holds the leadership). Several replicas may share one PostgreSQL."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from suanli.store.db import sqlite_url
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run one API replica (and the scheduler when it is the leader)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--database-url", default=None, help="default: $SUANLI_DATABASE_URL, else SQLite in --data-dir")
+    p.add_argument("--data-dir", default=os.environ.get("SUANLI_DATA_DIR", "./suanli-data"))
+    p.add_argument("--no-scheduler", action="store_true", help="serve the API only")
+    p.add_argument("--seed", default=None, help="load this federation YAML (path or packaged name) into the store")
+    p.set_defaults(func=run)
+
+
+def database_url(args: argparse.Namespace) -> str:
+    return args.database_url or os.environ.get("SUANLI_DATABASE_URL") or sqlite_url(args.data_dir)
+
+
+def run(args: argparse.Namespace) -> int:
+    from suanli.api.server import serve
+    from suanli.services.federation import seed_from_file
+    from suanli.services.platform import bootstrap
+
+    platform = bootstrap(database_url(args))
+    if args.seed:
+        seed_from_file(platform, args.seed)
+    serve(platform, args.host, args.port, scheduler=not args.no_scheduler)
+    return 0
