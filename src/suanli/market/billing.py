@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from suanli.domain.errors import InvalidInput
 from suanli.market.auction import Trade
@@ -87,11 +88,16 @@ class TermsBook:
     prices: PriceBook
     reservations: Mapping[str, ReservedContract] = field(default_factory=dict)
     trades: Mapping[str, Trade] = field(default_factory=dict)
+    _memo: dict[tuple[str, str, str], Terms] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def terms_for(self, r: MeterRecord) -> Terms:
         if r.term is Term.ON_DEMAND:
-            price = self.prices.list_price(r.product_class, r.grade, Term.ON_DEMAND)
-            return Terms(Term.ON_DEMAND, "", price, provider_account(r.provider))
+            key = (r.product_class, r.grade, r.provider)
+            terms = self._memo.get(key)
+            if terms is None:
+                price = self.prices.list_price(r.product_class, r.grade, Term.ON_DEMAND)
+                terms = self._memo[key] = Terms(Term.ON_DEMAND, "", price, provider_account(r.provider))
+            return terms
         if r.term is Term.RESERVED:
             c = self.reservations.get(r.contract)
             if c is None or c.tenant != r.tenant:
@@ -105,8 +111,9 @@ class TermsBook:
         return Terms(Term.SPOT, t.id, t.price, t.seller)
 
 
-@dataclass(frozen=True, slots=True)
-class InvoiceLine:
+class InvoiceLine(NamedTuple):
+    """One priced meter record (a NamedTuple: a billing run makes millions of them)."""
+
     meter_id: str
     tenant: str
     provider: str
@@ -164,15 +171,21 @@ def bill(records: Iterable[MeterRecord], book: TermsBook, *, already_billed: Col
     lines: list[InvoiceLine] = []
     skipped: list[str] = []
     totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    fees = ZERO
     for r in records:
         if r.id in seen:
             skipped.append(r.id)
             continue
         seen.add(r.id)
-        line = price_record(r, book.terms_for(r), fee_rate)
-        lines.append(line)
-        for account, amount in line.postings().items():
-            totals[account] += amount
+        x = price_record(r, book.terms_for(r), fee_rate)
+        lines.append(x)
+        # the postings of InvoiceLine.postings, accumulated without a dict per line
+        totals["tenant:" + x.tenant] -= x.amount - x.credit
+        totals[x.payee] += x.amount - x.fee
+        if x.credit:
+            totals["provider:" + x.provider] -= x.credit
+        fees += x.fee
+    totals[PLATFORM_FEES] += fees
     moved = {a: v for a, v in sorted(totals.items()) if v != 0}
     # a batch whose lines all price to zero moves no money: its lines are still recorded
     tx = transaction(batch_id, at, f"billing {len(lines)} meter records", moved) if moved else None
