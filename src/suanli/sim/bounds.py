@@ -69,12 +69,21 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
         runtime = scale[:, None] * base[None, :]                     # [jobs, pools]
         staging = np.zeros_like(runtime)
         egress = np.zeros_like(runtime)
-        for row, i in enumerate(idx):
-            for d in jobs[i].data:
-                if d.region in table.regions:
-                    r = table.region_index(d.region)
-                    staging[row] = np.maximum(staging[row], table.staging_s(r, d.size_gb))
-                    egress[row] += d.size_gb * table.egress_per_gb[r, table.region_of]
+        if data_region is not None and data_region in table.regions:
+            r = table.region_index(str(data_region))
+            sizes = np.asarray([jobs[i].data[0].size_gb for i in idx])[:, None]
+            staging = sizes * 8.0 / table.bandwidth_gbps[r, table.region_of][None, :] \
+                + table.rtt_ms[r, table.region_of][None, :] / 1000.0
+            staging[:, table.region_of == r] = 0.0
+            staging[sizes[:, 0] <= 0, :] = 0.0
+            egress = sizes * table.egress_per_gb[r, table.region_of][None, :]
+        elif multi:
+            for row, i in enumerate(idx):
+                for d in jobs[i].data:
+                    if d.region in table.regions:
+                        r = table.region_index(d.region)
+                        staging[row] = np.maximum(staging[row], table.staging_s(r, d.size_gb))
+                        egress[row] += d.size_gb * table.egress_per_gb[r, table.region_of]
         work = runtime * int(gpus)  # type: ignore[call-overload]  # chip-seconds per pool
         pf16h = work * table.fp16_tflops[None, :] / 1000.0 / 3600.0
         energy = work * table.tdp_w[None, :] * table.pue[None, :] / 3.6e6

@@ -80,6 +80,10 @@ class SimCluster:
         self.carbon_series = dict(carbon_series or {})   # by site index
         self.price_series = dict(price_series or {})
         self._reference: dict[str, Accelerator] = {}
+        self._region = {name: i for i, name in enumerate(table.regions)}
+        self._pool_consts = [(int(table.site_of[p]), table.accelerators[p], float(table.pue[p]),
+                              float(table.green[p]), float(table.carbon_g[p]), float(table.price[p]))
+                             for p in range(table.n)]
         self.pools_of_site = [np.flatnonzero(table.site_of == i) for i in range(len(fed.sites))]
 
     # -- truth --------------------------------------------------------------------------------
@@ -91,17 +95,22 @@ class SimCluster:
         return runtime_on(job, self.table.accelerators[pool], ref)
 
     def staging_s(self, job: Job, pool: int) -> float:
+        """Seconds to move the job's data to the pool's region (the links' size / bandwidth + RTT)."""
         t = self.table
-        fed = t.federation
-        dst = t.regions[t.region_of[pool]]
-        return max((fed.link(d.region, dst).transfer_s(d.size_gb) for d in job.data
-                    if d.region != dst and d.region in t.regions), default=0.0)
+        dst = int(t.region_of[pool])
+        out = 0.0
+        for d in job.data:
+            src = self._region.get(d.region)
+            if src is None or src == dst or d.size_gb <= 0:
+                continue
+            out = max(out, d.size_gb * 8.0 / t.bandwidth_gbps[src, dst] + t.rtt_ms[src, dst] / 1000.0)
+        return float(out)
 
     def egress_cost(self, job: Job, pool: int) -> float:
         t = self.table
-        dst = t.region_of[pool]
-        return sum(d.size_gb * float(t.egress_per_gb[t.region_index(d.region), dst]) for d in job.data
-                   if d.region in t.regions)
+        dst = int(t.region_of[pool])
+        return float(sum(d.size_gb * t.egress_per_gb[self._region[d.region], dst] for d in job.data
+                         if d.region in self._region))
 
     # -- dynamic columns for the snapshot ----------------------------------------------------
     def available(self) -> np.ndarray | None:
@@ -150,18 +159,19 @@ class SimCluster:
         job = run.job
         del self.running[job.id]
         self.free[pool] += job.gpus
-        t = self.table
-        site = int(t.site_of[pool])
+        site, acc, pue, green, ci, price = self._pool_consts[pool]
         run_s = max(0.0, now - run.run_start)
         gpu_s = job.gpus * (now - run.placed_at)
-        acc = t.accelerators[pool]
         pf16h = float(pf16_hours(acc.fp16_tflops, job.gpus, run_s))
-        energy = energy_kwh(acc, job.gpus, run_s, float(t.pue[pool]))
-        green = float(t.green[pool])
-        series = self.carbon_series.get(site)
-        ci = series.mean_over(run.run_start, now) if series is not None else float(t.carbon_g[pool])
-        price_s = self.price_series.get(site)
-        price = price_s.mean_over(run.run_start, now) if price_s is not None else float(t.price[pool])
+        energy = energy_kwh(acc, job.gpus, run_s, pue)
+        if self.carbon_series:
+            series = self.carbon_series.get(site)
+            if series is not None:
+                ci = series.mean_over(run.run_start, now)
+        if self.price_series:
+            price_s = self.price_series.get(site)
+            if price_s is not None:
+                price = price_s.mean_over(run.run_start, now)
         seg = Segment(pool=pool, gpu_s=gpu_s, run_s=run_s, pf16h=pf16h, energy_kwh=energy, green_kwh=energy * green,
                       carbon_kg=carbon_kg(energy, ci, green), cost=price * pf16h)
         run.pf16h += seg.pf16h
