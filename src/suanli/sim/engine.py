@@ -9,8 +9,8 @@ The loop, in steps:
    ``cycle_interval_s``. A cycle builds a snapshot (the pool table is built once per run; the
    pending list is a short window, see ``pending.py``), calls ``schedule()``, and applies its
    decisions in sorted order: preemptions (victim id), rejections (job id), placements (job id).
-   A cycle that cannot place anything (no pool has room for the smallest waiting job and no
-   waiting job may preempt) is skipped: it could only return the same pending reasons.
+   A cycle that cannot change anything (no pool has room for the smallest waiting job, no
+   waiting job may preempt, none is too big to ever fit) is skipped: it would place nothing.
 4. A placement holds its chips from now, stages the job's data over the region link, then runs;
    ``START`` and ``FINISH`` events carry the placement's attempt number so that events of an
    interrupted attempt are ignored.
@@ -130,6 +130,7 @@ class Simulator:
         self._in_use: Counter[str] = Counter()             # tenant -> PFLOPS held
         self._preemptible_prios: Counter[int] = Counter()  # priorities of running preemptible jobs
         self._weights = {t.name: t.weight for t in fed.tenants}
+        self._largest_pool = int(table.capacity.max()) if table.n else 0
         self._log = any(getattr(s, "wants_events", False) for s in self.sinks)
 
     # -- output -------------------------------------------------------------------------------
@@ -289,8 +290,8 @@ class Simulator:
         free = self.cluster.free
         avail = self.cluster.available()
         most = int(free[avail].max() if avail is not None and avail.any() else (0 if avail is not None else free.max()))
-        if most >= min(j.gpus for j in window):
-            return False
+        if most >= min(j.gpus for j in window) or max(j.gpus for j in window) > self._largest_pool:
+            return False  # something fits, or the core will reject a job no pool can ever hold
         if self.profile.preemption and self._preemptible_prios:
             lowest = min(self._preemptible_prios)
             if any(j.priority > lowest for j in window):

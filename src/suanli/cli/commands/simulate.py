@@ -30,8 +30,12 @@ def run(args: Any) -> int:
     from suanli.sim.run import simulate_profiles
     from suanli.sim.sinks import EventLog
 
+    from suanli.scheduling import load_profile
+
     config = config_from(args)
     profiles = [args.profile] + [p.strip() for p in args.compare.split(",") if p.strip() and p.strip() != args.profile]
+    for name in profiles:
+        load_profile(name)   # an unknown profile fails before the trace is read
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
