@@ -236,10 +236,9 @@ class Federation:
         for m in job.allowed_models:
             catalog.get(m, field="allowed_models")
         catalog.get(job.reference_accelerator, field="reference_accelerator")
-        limit = self.max_pool_capacity() if job.gang else self.total_capacity()
+        limit = self.max_pool_capacity()
         if job.gpus > limit:
             raise InvalidInput(
-                f"more accelerators than any {'site pool' if job.gang else 'federation'} holds ({limit})",
-                field="gpus", value=job.gpus,
-                fix=f"ask for at most {limit} accelerators" + (", or set gang: false" if job.gang else ""))
+                f"more accelerators than any site pool holds ({limit})", field="gpus", value=job.gpus,
+                fix=f"ask for at most {limit} accelerators, or split the work into several jobs")
         return job

@@ -1,8 +1,17 @@
-"""Per-job vectors over all pools, computed once per job per cycle and shared by filters and scores.
+"""Per-job vectors over pools, computed lazily and shared by filters and scores.
 
-``JobVectors`` holds, for one job and every pool: run time on that pool's chip, data staging
-time from where the job's data lives, cost (price x PF16-hours + egress), facility energy and
-carbon. ``CycleState`` is the working copy of what a cycle changes: free slots and tenant usage.
+Every per-pool quantity of a job is a job scalar times a per-pool rate that depends only on the
+job's kind of work (reference chip and arithmetic intensity) and the cycle's prices and carbon,
+plus data terms:
+
+    run time  = scale x base                  base = slowdown vs. the reference chip, or 1 / effective TFLOPS
+    cost      = scale x gpus x price_rate + egress
+    energy    = scale x gpus x energy_rate
+    carbon    = scale x gpus x carbon_rate
+    staging   = max over the job's data inputs of (size / bandwidth + RTT) to each pool's region
+
+Rates are cached per cycle in ``CycleState``, so a job costs a few vector operations, over the
+feasible pools only where possible. ``CycleState`` is the working copy of what a cycle changes.
 """
 
 from __future__ import annotations
@@ -17,21 +26,34 @@ from suanli.metering.compute import intensity_of
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import FloatArray, IntArray, Snapshot, TenantState
 
+_KWH = SECONDS_PER_HOUR * 1000.0  # W x s -> kWh
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    base: FloatArray
+    price: FloatArray
+    energy: FloatArray
+    carbon: FloatArray
+
 
 @dataclass
 class CycleState:
     """What one cycle mutates: its own copies, never the snapshot's arrays."""
 
+    table: PoolTable
     free: IntArray
     in_use_pflops: dict[str, float]
     budget_left: dict[str, float | None]
     carbon_g: FloatArray
     price: FloatArray
+    _rates: dict[tuple[str, str, float], Rates] = field(default_factory=dict)
 
     @classmethod
     def from_snapshot(cls, snap: Snapshot) -> CycleState:
         t = snap.table
         return cls(
+            table=t,
             free=snap.free.copy(),
             in_use_pflops={k: v.in_use_pflops for k, v in snap.tenants.items()},
             budget_left={k: v.budget_left for k, v in snap.tenants.items()},
@@ -39,65 +61,122 @@ class CycleState:
             price=snap.price_per_pf16h if snap.price_per_pf16h is not None else t.price,
         )
 
+    def rates(self, kind: str, reference: str, intensity: float) -> Rates:
+        key = (kind, reference, intensity)
+        hit = self._rates.get(key)
+        if hit is None:
+            t = self.table
+            if kind == "duration":
+                base = t.slowdown(reference, intensity)
+            else:
+                base = 1000.0 * SECONDS_PER_HOUR / t.effective_tflops(intensity)
+            energy = base * t.tdp_w * t.pue / _KWH
+            hit = Rates(
+                base=base,
+                price=base * self.price * t.fp16_tflops / 1000.0 / SECONDS_PER_HOUR,
+                energy=energy,
+                carbon=energy * self.carbon_g * (1.0 - t.green) / 1000.0,
+            )
+            self._rates[key] = hit
+        return hit
 
-@dataclass
+
 class JobVectors:
-    job: Job
-    table: PoolTable
-    now: float
-    tenant: TenantState
-    runtime_s: FloatArray
-    staging_s: FloatArray
-    cost: FloatArray
-    energy_kwh: FloatArray
-    carbon_kg: FloatArray
-    pflops: FloatArray          # PFLOPS(FP16) the job would hold on each pool
-    _cache: dict[str, object] = field(default_factory=dict)
+    """One job's quantities over pools. Whole-array properties are computed on first use;
+    ``*_at(idx)`` methods compute only the pools in ``idx``."""
+
+    def __init__(self, job: Job, snap: Snapshot, state: CycleState) -> None:
+        self.job = job
+        self.table = snap.table
+        self.now = snap.now
+        self.tenant = snap.tenants.get(job.tenant) or _NO_TENANT
+        if job.compute_pf16h is not None:
+            self.scale = job.compute_pf16h / job.gpus
+            self.rates = state.rates("compute", "", intensity_of(job))
+        else:
+            self.scale = job.duration_s
+            self.rates = state.rates("duration", job.reference_accelerator, intensity_of(job))
+        self.work = self.scale * job.gpus
+        self._staging: FloatArray | None = None
+        self._egress: FloatArray | None = None
+        if job.data:
+            self._data_terms()
+        self.has_data = self._staging is not None
+        self._cache: dict[str, FloatArray] = {}
+
+    def _data_terms(self) -> None:
+        t = self.table
+        staging: FloatArray | None = None
+        egress: FloatArray | None = None
+        for d in self.job.data:
+            if d.region not in t.regions:
+                continue
+            s, e = t.data_rows(t.region_index(d.region))
+            staging = d.size_gb * s[0] + s[1] if staging is None else np.maximum(staging, d.size_gb * s[0] + s[1])
+            egress = d.size_gb * e if egress is None else egress + d.size_gb * e
+        self._staging, self._egress = staging, egress
+
+    # -- whole arrays, computed on first use ---------------------------------------------------
+    @property
+    def runtime_s(self) -> FloatArray:
+        hit = self._cache.get("runtime")
+        if hit is None:
+            hit = self._cache["runtime"] = self.scale * self.rates.base
+        return hit
+
+    @property
+    def staging_s(self) -> FloatArray:
+        return self._staging if self._staging is not None else self.table.zeros
 
     @property
     def completion_s(self) -> FloatArray:
-        out = self._cache.get("completion")
-        if out is None:
-            out = self.staging_s + self.runtime_s
-            self._cache["completion"] = out
-        return out  # type: ignore[return-value]
+        if self._staging is None:
+            return self.runtime_s
+        hit = self._cache.get("completion")
+        if hit is None:
+            hit = self._cache["completion"] = self.runtime_s + self._staging
+        return hit
+
+    @property
+    def cost(self) -> FloatArray:
+        hit = self._cache.get("cost")
+        if hit is None:
+            hit = self.work * self.rates.price
+            if self._egress is not None:
+                hit = hit + self._egress
+            self._cache["cost"] = hit
+        return hit
+
+    @property
+    def carbon_kg(self) -> FloatArray:
+        out: FloatArray = self.work * self.rates.carbon
+        return out
+
+    @property
+    def energy_kwh(self) -> FloatArray:
+        out: FloatArray = self.work * self.rates.energy
+        return out
+
+    @property
+    def pflops(self) -> FloatArray:
+        out: FloatArray = self.table.fp16_tflops * (self.job.gpus / 1000.0)
+        return out
+
+    # -- one pool (the placement record) ------------------------------------------------------
+    def at(self, pool: int) -> dict[str, float]:
+        runtime = self.scale * float(self.rates.base[pool])
+        staging = float(self._staging[pool]) if self._staging is not None else 0.0
+        cost = self.work * float(self.rates.price[pool]) + (float(self._egress[pool]) if self._egress is not None else 0.0)
+        return {
+            "runtime_s": runtime, "staging_s": staging, "cost": cost,
+            "energy_kwh": self.work * float(self.rates.energy[pool]),
+            "carbon_kg": self.work * float(self.rates.carbon[pool]),
+            "pflops": float(self.table.fp16_tflops[pool]) * self.job.gpus / 1000.0,
+        }
+
+
+_NO_TENANT = TenantState()
 
 
 def job_vectors(job: Job, snap: Snapshot, state: CycleState) -> JobVectors:
-    t = snap.table
-    intensity = intensity_of(job)
-    if job.compute_pf16h is not None:
-        runtime = job.compute_pf16h * SECONDS_PER_HOUR / (job.gpus * t.effective_tflops(intensity) / 1000.0)
-    else:
-        runtime = job.duration_s * t.slowdown(job.reference_accelerator, intensity)
-    staging: FloatArray
-    egress: FloatArray | float = 0.0
-    if job.data:
-        staging = np.zeros(t.n)
-        egress_arr = np.zeros(t.n)
-        for d in job.data:
-            if d.region not in t.regions:
-                continue
-            r = t.region_index(d.region)
-            staging = np.maximum(staging, t.staging_s(r, d.size_gb))
-            egress_arr += d.size_gb * t.egress_per_gb[r, t.region_of]
-        egress = egress_arr
-    else:
-        staging = _zeros(t)
-    pflops = t.fp16_tflops * (job.gpus / 1000.0)
-    hours = runtime / SECONDS_PER_HOUR
-    cost = state.price * pflops * hours + egress
-    energy = t.tdp_w * job.gpus * hours / 1000.0 * t.pue
-    carbon = energy * state.carbon_g * (1.0 - t.green) / 1000.0
-    tenant = snap.tenants.get(job.tenant) or TenantState()
-    return JobVectors(job=job, table=t, now=snap.now, tenant=tenant, runtime_s=runtime, staging_s=staging,
-                      cost=cost, energy_kwh=energy, carbon_kg=carbon, pflops=pflops)
-
-
-def _zeros(t: PoolTable) -> FloatArray:
-    key = "zeros"
-    hit = t._cache.get(key)
-    if hit is None:
-        hit = np.zeros(t.n)
-        t._cache[key] = hit
-    return hit  # type: ignore[return-value]
+    return JobVectors(job, snap, state)

@@ -22,10 +22,10 @@ import numpy as np
 from suanli.domain.jobs import Job
 from suanli.domain.units import SECONDS_PER_HOUR
 from suanli.scheduling.context import CycleState, JobVectors, job_vectors
-from suanli.scheduling.filters import FILTERS, Filter
+from suanli.scheduling.filters import FILTERS, Filter, all_pools
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.queue import QUEUE_SORTS
-from suanli.scheduling.scores import SCORES, Score, normalize
+from suanli.scheduling.scores import SCORES, Combiner, Score
 from suanli.scheduling.types import (
     BoolArray,
     CycleResult,
@@ -49,7 +49,9 @@ class _Cycle:
         self.rng = rng
         self.state = CycleState.from_snapshot(snap)
         self.filters: list[Filter] = [FILTERS.get(n) for n in profile.filters]
+        self.filter_masks = [f.mask for f in self.filters]
         self.scores: list[tuple[Score, float]] = [(SCORES.get(n), w) for n, w in profile.scores]
+        self.combiner = Combiner(self.scores)
         self.placements: list[Placement] = []
         self.preemptions: list[Preemption] = []
         self.pending: dict[str, PendingReason] = {}
@@ -59,20 +61,33 @@ class _Cycle:
         self.blocked_by: str | None = None  # strict FIFO: the job the queue waits behind
         self.ends: list[list[tuple[float, int]]] = [[] for _ in range(self.table.n)]
         self.running_by_pool: list[list[RunningJob]] = [[] for _ in range(self.table.n)]
+        self.has_victims = np.zeros(self.table.n, dtype=bool)
         for r in snap.running:
             self.ends[r.pool].append((r.expected_end, r.count))
             self.running_by_pool[r.pool].append(r)
+            if r.job.preemptible:
+                self.has_victims[r.pool] = True
         self.preempted: set[str] = set()
         self.max_capacity = int(self.table.capacity.max()) if self.table.n else 0
+        self.max_free = int(self.state.free.max()) if self.table.n else 0
+        victims = [r.job.priority for r in snap.running if r.job.preemptible]
+        self.lowest_victim_priority = min(victims) if victims else None
+
+    def could_preempt(self, job: Job) -> bool:
+        low = self.lowest_victim_priority
+        return self.profile.preemption and low is not None and job.priority > low
 
     # -- step 2 -------------------------------------------------------------------------------
     def feasible(self, v: JobVectors) -> BoolArray:
+        ones = all_pools(self.table)
         mask: BoolArray | None = None
-        for f in self.filters:
-            m = f.mask(v, self.state)
+        state = self.state
+        for filter_mask in self.filter_masks:
+            m = filter_mask(v, state)
+            if m is ones:
+                continue
             mask = m if mask is None else mask & m
-        assert mask is not None
-        return mask
+        return ones if mask is None else mask
 
     def all_but_capacity(self, v: JobVectors) -> BoolArray:
         """Pools every filter but capacity accepts (and whose site is up)."""
@@ -85,42 +100,39 @@ class _Cycle:
         return mask
 
     # -- step 3 -------------------------------------------------------------------------------
-    def choose(self, v: JobVectors, idx: IntArray) -> tuple[int, float, dict[str, float]]:
+    def choose(self, v: JobVectors, mask: BoolArray, idx: IntArray) -> tuple[int, float, dict[str, float]]:
         select = self.profile.select
         if select == "first" or len(idx) == 1:
             return int(idx[0]), 100.0, {}
         if select == "random":
             return int(idx[int(self.rng.integers(len(idx)))]), 0.0, {}
-        total = np.zeros(len(idx))
-        weights = 0.0
-        parts: list[tuple[str, np.ndarray]] = []
-        for score, w in self.scores:
-            s = normalize(score.raw(v, self.state, idx))
-            total += w * s
-            weights += w
-            parts.append((score.name, s))
-        if weights > 0:
-            total /= weights
-        best = int(np.argmax(total))  # first index among equals: declared order breaks ties
-        return int(idx[best]), float(total[best]), {name: float(s[best]) for name, s in parts}
+        if not self.scores:
+            return int(idx[0]), 100.0, {}
+        return self.combiner.best(v, self.state, None if len(idx) == self.table.n else mask)
 
     def place(self, v: JobVectors, pool: int, score: float, breakdown: dict[str, float],
               backfilled: bool = False) -> None:
         job = v.job
         t = self.table
+        q = v.at(pool)
         self.state.free[pool] -= job.gpus
-        self.state.in_use_pflops[job.tenant] = self.state.in_use_pflops.get(job.tenant, 0.0) + float(v.pflops[pool])
+        if self.state.free[pool] + job.gpus >= self.max_free:
+            self.max_free = int(self.state.free.max())
+        self.state.in_use_pflops[job.tenant] = self.state.in_use_pflops.get(job.tenant, 0.0) + q["pflops"]
         left = self.state.budget_left.get(job.tenant)
         if left is not None:
-            self.state.budget_left[job.tenant] = left - float(v.cost[pool])
+            self.state.budget_left[job.tenant] = left - q["cost"]
         start = self.snap.now
-        end = start + float(v.staging_s[pool]) + float(v.runtime_s[pool])
+        end = start + q["staging_s"] + q["runtime_s"]
+        res = self.reservation
+        if res is not None and pool == res.pool and end > res.start:
+            self.reserved_extra -= job.gpus  # it holds slots past the head's start: only the spare ones
         self.ends[pool].append((end, job.gpus))
         self.placements.append(Placement(
             job_id=job.id, pool=pool, site=t.site_names[t.site_of[pool]], pool_name=t.pool_names[pool],
-            count=job.gpus, start=start, predicted_end=end, runtime_s=float(v.runtime_s[pool]),
-            staging_s=float(v.staging_s[pool]), cost=float(v.cost[pool]), energy_kwh=float(v.energy_kwh[pool]),
-            carbon_kg=float(v.carbon_kg[pool]), score=score, breakdown=breakdown, backfilled=backfilled,
+            count=job.gpus, start=start, predicted_end=end, runtime_s=q["runtime_s"], staging_s=q["staging_s"],
+            cost=q["cost"], energy_kwh=q["energy_kwh"], carbon_kg=q["carbon_kg"], score=score,
+            breakdown=breakdown, backfilled=backfilled,
         ))
 
     # -- step 4 -------------------------------------------------------------------------------
@@ -129,7 +141,7 @@ class _Cycle:
         the pool where the fewest PF16-hours since the victims' last checkpoints are lost."""
         job = v.job
         best: tuple[float, int, list[RunningJob]] | None = None
-        for pool in map(int, np.flatnonzero(candidates)):
+        for pool in map(int, np.flatnonzero(candidates & self.has_victims)):
             victims = sorted(
                 (r for r in self.running_by_pool[pool]
                  if r.job.preemptible and r.job.priority < job.priority and r.job.id not in self.preempted),
@@ -151,6 +163,7 @@ class _Cycle:
         for r in chosen:
             self.preempted.add(r.job.id)
             self.state.free[pool] += r.count
+            self.max_free = max(self.max_free, int(self.state.free[pool]))
             self.ends[pool].remove((r.expected_end, r.count))
             self.preemptions.append(Preemption(victim_id=r.job.id, pool=pool, count=r.count, by_job_id=job.id,
                                                lost_pf16h=self.lost_pf16h(r)))
@@ -175,21 +188,22 @@ class _Cycle:
                 if free >= job.gpus:
                     break
                 free += count
-                when = end
+                when = max(end, self.snap.now)  # overdue work is expected to end any moment
             if free >= job.gpus and (best is None or when < best[0]):
                 best = (when, pool, free - job.gpus)
         if best is not None:
             self.reservation = Reservation(job_id=job.id, pool=best[1], start=best[0])
             self.reserved_extra = best[2]
 
-    def respects_reservation(self, v: JobVectors, mask: BoolArray) -> BoolArray:
-        """Backfill: drop the reserved pool unless the job ends before the head starts or fits in
-        the slots the head will not need."""
+    def respects_reservation(self, v: JobVectors, mask: BoolArray, *, spare_ok: bool = True) -> BoolArray:
+        """Backfill: drop the reserved pool unless the job ends before the head starts or (when
+        ``spare_ok``) fits in the slots the head will not need."""
         res = self.reservation
         if res is None or not mask[res.pool]:
             return mask
-        ends_before = self.snap.now + float(v.completion_s[res.pool]) <= res.start
-        if ends_before or v.job.gpus <= self.reserved_extra:
+        q = v.at(res.pool)
+        ends_before = self.snap.now + q["staging_s"] + q["runtime_s"] <= res.start
+        if ends_before or (spare_ok and v.job.gpus <= self.reserved_extra):
             return mask
         out = mask.copy()
         out[res.pool] = False
@@ -240,16 +254,23 @@ class _Cycle:
         if self.blocked_by is not None:
             self.pending[job.id] = PendingReason(job.id, f"waiting behind blocked job {self.blocked_by} (strict FIFO)")
             return
+        if job.gpus > self.max_free and self.reservation is not None and not self.could_preempt(job):
+            # The cheap "no": capacity (the first filter) refuses every pool. Explain has the detail.
+            self.pending[job.id] = PendingReason(
+                job.id, f"no pool fits: no pool has {job.gpus} free accelerators (the most free is {self.max_free})",
+                {"capacity": self.table.n})
+            return
         v = job_vectors(job, self.snap, self.state)
         mask = self.respects_reservation(v, self.feasible(v))
         idx = np.flatnonzero(mask)
         if len(idx):
-            pool, score, breakdown = self.choose(v, idx)
+            pool, score, breakdown = self.choose(v, mask, idx)
             self.place(v, pool, score, breakdown, backfilled=self.reservation is not None)
             return
         others = self.all_but_capacity(v) & (self.table.capacity >= job.gpus)
         capacity_bound = bool(others.any())
-        if capacity_bound and self.profile.preemption and self.try_preempt(v, others):
+        if capacity_bound and self.profile.preemption and \
+                self.try_preempt(v, self.respects_reservation(v, others, spare_ok=False)):
             return
         if capacity_bound and self.reservation is None:
             if self.profile.backfill:

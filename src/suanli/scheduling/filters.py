@@ -13,6 +13,7 @@ import numpy as np
 
 from suanli.scheduling.context import CycleState, JobVectors
 from suanli.scheduling.registry import Registry
+from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import BoolArray
 
 
@@ -49,7 +50,7 @@ class Model:
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         if not v.job.allowed_models:
-            return _all(v)
+            return all_pools(v.table)
         return v.table.model_mask(v.job.allowed_models)
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
@@ -64,7 +65,7 @@ class Memory:
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         if v.job.min_memory_gb <= 0:
-            return _all(v)
+            return all_pools(v.table)
         return v.table.memory_gb >= v.job.min_memory_gb
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
@@ -79,7 +80,7 @@ class RegionAllow:
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         if not v.job.allowed_regions:
-            return _all(v)
+            return all_pools(v.table)
         return v.table.region_mask(v.job.allowed_regions)
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
@@ -95,7 +96,7 @@ class Latency:
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         job = v.job
         if job.latency_slo_ms is None or job.user_region not in v.table.regions:
-            return _all(v)
+            return all_pools(v.table)
         r = v.table.region_index(job.user_region)
         ok: BoolArray = v.table.rtt_ms[r, v.table.region_of] <= job.latency_slo_ms
         return ok
@@ -114,7 +115,7 @@ class PriceCap:
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         if v.job.max_price is None:
-            return _all(v)
+            return all_pools(v.table)
         return state.price <= v.job.max_price
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
@@ -130,7 +131,7 @@ class Quota:
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         quota = v.tenant.quota_pflops
         if quota is None:
-            return _all(v)
+            return all_pools(v.table)
         used = state.in_use_pflops.get(v.job.tenant, 0.0)
         return used + v.pflops <= quota + 1e-9
 
@@ -149,7 +150,7 @@ class Budget:
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         left = state.budget_left.get(v.job.tenant)
         if left is None:
-            return _all(v)
+            return all_pools(v.table)
         return v.cost <= left
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
@@ -166,21 +167,23 @@ class Deadline:
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         if v.job.deadline is None:
-            return _all(v)
+            return all_pools(v.table)
         ok: BoolArray = v.now + v.completion_s <= v.job.deadline
-        return ok if bool(ok.any()) else _all(v)
+        return ok if bool(ok.any()) else all_pools(v.table)
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
         end = v.now + v.completion_s[pool]
         return f"would end at {end:.0f}, {end - (v.job.deadline or 0):.0f} s after the deadline"
 
 
-def _all(v: JobVectors) -> BoolArray:
-    key = "ones"
-    hit = v.table._cache.get(key)
+def all_pools(table: PoolTable) -> BoolArray:
+    """The shared all-true mask of a table: a filter returns it to say "no restriction", and
+    the cycle skips it by identity. Never mutate it."""
+    hit = table._cache.get("ones")
     if hit is None:
-        hit = np.ones(v.table.n, dtype=bool)
-        v.table._cache[key] = hit
+        hit = np.ones(table.n, dtype=bool)
+        hit.setflags(write=False)
+        table._cache["ones"] = hit
     return hit  # type: ignore[return-value]
 
 

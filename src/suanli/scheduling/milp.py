@@ -25,7 +25,6 @@ from suanli.scheduling.context import job_vectors
 from suanli.scheduling.cycle import _Cycle
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.queue import QUEUE_SORTS
-from suanli.scheduling.scores import normalize
 from suanli.scheduling.types import CycleResult, Snapshot
 
 BIG = 1000.0
@@ -47,12 +46,8 @@ def schedule_milp(snapshot: Snapshot, profile: Profile, rng: np.random.Generator
         if not len(idx):
             continue
         total = np.zeros(len(idx))
-        weights = 0.0
-        for score, w in cycle.scores:
-            total += w * normalize(score.raw(v, cycle.state, idx))
-            weights += w
-        if weights:
-            total /= weights
+        for (score, _), w in zip(cycle.scores, cycle.combiner.weights, strict=True):
+            total += w * cycle.combiner._normalized(score.raw(v, cycle.state))[idx]
         for k, p in enumerate(idx):
             rows.append(j)
             cols.append(len(gains))

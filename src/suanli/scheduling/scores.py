@@ -1,37 +1,112 @@
-"""Scores: each rates the feasible pools for one job on 0..100 (100 = best); the profile's
-weights combine them. A score is ``raw(v, state, idx) -> values`` (lower is better) over the
-feasible pool indices ``idx``; ``normalize`` maps them to 0..100 among those pools.
+"""Scores: each rates the pools for one job on 0..100 (100 = best); the profile's weights combine
+them. A score is ``raw(v, state) -> values over all pools`` (lower is better); ``normalize``
+maps them to 0..100 over the federation's range, and ``Combiner`` picks the best feasible pool.
 Registered by name in ``SCORES``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 
 from suanli.scheduling.context import CycleState, JobVectors
 from suanli.scheduling.registry import Registry
-from suanli.scheduling.types import FloatArray, IntArray
+from suanli.scheduling.types import BoolArray, FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Shared:
+    """A raw row that is a positive job scalar times a row shared by many jobs (a per-cycle
+    rate). Normalizing removes the scalar, so its normalized form is computed once per cycle."""
+
+    row: FloatArray
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """A row already on the 0..100 scale (higher is better), e.g. a share of a fixed range."""
+
+    row: FloatArray
+
+
+Raw = FloatArray | Shared | Scored
 
 
 class Score(Protocol):
     name: str
 
-    def raw(self, v: JobVectors, state: CycleState, idx: IntArray) -> FloatArray: ...
+    def raw(self, v: JobVectors, state: CycleState) -> Raw:
+        """The quantity to minimize over all pools (the cycle masks the infeasible ones)."""
+        ...
 
 
 SCORES: Registry[Score] = Registry("score")
 
 
 def normalize(raw: FloatArray) -> FloatArray:
-    """Lower raw is better: 100 for the lowest, 0 for the highest, linear between; all equal -> 100."""
-    lo = raw.min()
-    span = raw.max() - lo
+    """Lower raw is better: 100 for the lowest, 0 for the highest, linear between; all equal -> 100.
+    The range is taken over every pool of the federation, so a pool's score for a job does not
+    depend on which other pools happen to be full."""
+    lo = float(raw.min())
+    span = float(raw.max()) - lo
     if span <= 1e-12 * max(1.0, abs(lo)):
         return np.full(raw.shape, 100.0)
-    out: FloatArray = 100.0 * (1.0 - (raw - lo) / span)
+    out: FloatArray = (100.0 / span) * (lo + span - raw)
     return out
+
+
+class Combiner:
+    """Weighted normalized scores of one cycle, with the normalized shared rows cached."""
+
+    def __init__(self, scores: list[tuple[Score, float]]) -> None:
+        self.scores = scores
+        total = sum(w for _, w in scores) or 1.0
+        self.weights = [w / total for _, w in scores]
+        self._shared: dict[int, tuple[FloatArray, FloatArray]] = {}
+        self._totals: dict[tuple[int, ...], tuple[tuple[FloatArray, ...], FloatArray]] = {}
+
+    def _normalized(self, raw: Raw) -> FloatArray:
+        if isinstance(raw, Scored):
+            return raw.row
+        if isinstance(raw, Shared):
+            hit = self._shared.get(id(raw.row))
+            if hit is None or hit[0] is not raw.row:
+                hit = (raw.row, normalize(raw.row))
+                self._shared[id(raw.row)] = hit
+            return hit[1]
+        return normalize(raw)
+
+    def _shared_total(self, rows: list[tuple[float, Shared]]) -> FloatArray:
+        """The weighted sum of shared rows, cached per combination of rows."""
+        key = tuple(id(r.row) for _, r in rows)
+        hit = self._totals.get(key)
+        if hit is None or any(a is not r.row for a, (_, r) in zip(hit[0], rows, strict=True)):
+            total = np.zeros(len(rows[0][1].row))
+            for w, r in rows:
+                total = total + w * self._normalized(r)
+            hit = (tuple(r.row for _, r in rows), total)
+            self._totals[key] = hit
+        return hit[1]
+
+    def best(self, v: JobVectors, state: CycleState, mask: BoolArray | None) -> tuple[int, float, dict[str, float]]:
+        """The pool with the highest weighted score among ``mask`` (None = every pool); ties go to
+        the first pool in declared order. Returns (pool, total score, score per plugin there)."""
+        raws = [score.raw(v, state) for score, _ in self.scores]
+        shared = [(w, r) for w, r in zip(self.weights, raws, strict=True) if isinstance(r, Shared)]
+        total: FloatArray = self._shared_total(shared).copy() if shared else np.zeros(len(v.table.capacity))
+        norms: list[FloatArray] = []
+        for w, r in zip(self.weights, raws, strict=True):
+            norm = self._normalized(r)
+            norms.append(norm)
+            if not isinstance(r, Shared):
+                total += w * norm
+        if mask is not None:
+            np.putmask(total, ~mask, -np.inf)
+        pool = int(total.argmax())
+        breakdown = {s.name: float(n[pool]) for (s, _), n in zip(self.scores, norms, strict=True)}
+        return pool, float(total[pool]), breakdown
 
 
 class Completion:
@@ -39,8 +114,8 @@ class Completion:
 
     name = "completion"
 
-    def raw(self, v: JobVectors, state: CycleState, idx: IntArray) -> FloatArray:
-        return v.completion_s[idx]
+    def raw(self, v: JobVectors, state: CycleState) -> Raw:
+        return v.completion_s if v.has_data else Shared(v.rates.base)
 
 
 class Price:
@@ -48,8 +123,8 @@ class Price:
 
     name = "price"
 
-    def raw(self, v: JobVectors, state: CycleState, idx: IntArray) -> FloatArray:
-        return v.cost[idx]
+    def raw(self, v: JobVectors, state: CycleState) -> Raw:
+        return v.cost if v.has_data else Shared(v.rates.price)
 
 
 class Carbon:
@@ -57,19 +132,19 @@ class Carbon:
 
     name = "carbon"
 
-    def raw(self, v: JobVectors, state: CycleState, idx: IntArray) -> FloatArray:
-        return v.carbon_kg[idx]
+    def raw(self, v: JobVectors, state: CycleState) -> Raw:
+        return Shared(v.rates.carbon)
 
 
 class Packing:
-    """Best fit: the fewest accelerators left free in the pool after placing the job."""
+    """Best fit: the smallest share of the pool left free after placing the job, on the fixed
+    range 0 (pool left empty) .. 100 (pool left full)."""
 
     name = "packing"
 
-    def raw(self, v: JobVectors, state: CycleState, idx: IntArray) -> FloatArray:
-        left = (state.free[idx] - v.job.gpus).astype(np.float64)
-        out: FloatArray = left / np.maximum(v.table.capacity[idx], 1)
-        return out
+    def raw(self, v: JobVectors, state: CycleState) -> Raw:
+        left: FloatArray = (state.free - v.job.gpus) * v.table.inv_capacity_pct
+        return Scored(100.0 - left)
 
 
 class Locality:
@@ -77,13 +152,11 @@ class Locality:
 
     name = "locality"
 
-    def raw(self, v: JobVectors, state: CycleState, idx: IntArray) -> FloatArray:
+    def raw(self, v: JobVectors, state: CycleState) -> Raw:
         t = v.table
-        out: FloatArray = v.staging_s[idx].copy()
         if v.job.user_region in t.regions:
-            r = t.region_index(v.job.user_region or "")
-            out = out + t.rtt_ms[r, t.region_of[idx]] / 1000.0
-        return out
+            return v.staging_s + t.rtt_s_from(t.region_index(v.job.user_region or ""))
+        return v.staging_s if v.has_data else Shared(t.zeros)
 
 
 for _s in (Completion(), Price(), Carbon(), Packing(), Locality()):

@@ -90,13 +90,55 @@ class PoolTable:
             self._cache[key] = hit
         return hit  # type: ignore[return-value]
 
+    def data_rows(self, data_region: int) -> tuple[tuple[FloatArray, FloatArray], FloatArray]:
+        """Per pool, for data in ``data_region``: ((seconds per GB, fixed seconds), egress per GB).
+        Staging ``size`` GB takes ``size x s_per_gb + fixed_s``: size / bandwidth + RTT, and
+        nothing where the data already is."""
+        key = ("data", data_region)
+        hit = self._cache.get(key)
+        if hit is None:
+            same = self.region_of == data_region
+            per_gb = np.where(same, 0.0, 8.0 / self.bandwidth_gbps[data_region, self.region_of])
+            fixed = np.where(same, 0.0, self.rtt_ms[data_region, self.region_of] / 1000.0)
+            egress = np.where(same, 0.0, self.egress_per_gb[data_region, self.region_of])
+            hit = ((per_gb, fixed), egress)
+            self._cache[key] = hit
+        return hit  # type: ignore[return-value]
+
     def staging_s(self, data_region: int, size_gb: float) -> FloatArray:
         """Seconds to move ``size_gb`` from ``data_region`` to each pool's region."""
-        bw = self.bandwidth_gbps[data_region, self.region_of]
-        rtt = self.rtt_ms[data_region, self.region_of]
-        out: FloatArray = size_gb * 8.0 / bw + rtt / 1000.0
-        out[self.region_of == data_region] = 0.0
+        (per_gb, fixed), _ = self.data_rows(data_region)
+        if size_gb <= 0:
+            return self.zeros
+        out: FloatArray = size_gb * per_gb + fixed
         return out
+
+    def rtt_s_from(self, region: int) -> FloatArray:
+        """Round-trip seconds from ``region`` to each pool's region."""
+        key = ("rtt", region)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self.rtt_ms[region, self.region_of] / 1000.0
+            self._cache[key] = hit
+        return hit  # type: ignore[return-value]
+
+    @property
+    def zeros(self) -> FloatArray:
+        hit = self._cache.get("zeros")
+        if hit is None:
+            hit = np.zeros(self.n)
+            hit.setflags(write=False)
+            self._cache["zeros"] = hit
+        return hit  # type: ignore[return-value]
+
+    @property
+    def inv_capacity_pct(self) -> FloatArray:
+        """100 / capacity per pool: turns a count of accelerators into a percent of the pool."""
+        hit = self._cache.get("inv_capacity_pct")
+        if hit is None:
+            hit = 100.0 / np.maximum(self.capacity, 1)
+            self._cache["inv_capacity_pct"] = hit
+        return hit  # type: ignore[return-value]
 
 
 def build_pool_table(fed: Federation, catalog: Catalog | None = None) -> PoolTable:

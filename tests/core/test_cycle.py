@@ -1,0 +1,172 @@
+"""The cycle's behaviours: order, gang and rejection, strict FIFO vs EASY backfill, preemption,
+pending reasons, explain, determinism, and the MILP batch placement."""
+
+import numpy as np
+import pytest
+
+from suanli.scheduling import (
+    RunningJob,
+    TenantState,
+    build_pool_table,
+    explain_job,
+    load_profile,
+    make_snapshot,
+    schedule,
+)
+from suanli.scheduling.profile import parse_profile
+from suanli.scheduling.replay import explain_in_cycle
+from tests.core.builders import federation, job
+
+TABLE = build_pool_table(federation())
+BALANCED = load_profile("balanced")
+FIFO = load_profile("fifo-firstfit")
+
+
+def run(jobs, profile=BALANCED, running=(), tenants=None, now=0.0, free=None):
+    return schedule(make_snapshot(TABLE, now, jobs, running, tenants, free=free), profile, np.random.default_rng(0))
+
+
+def where(result):
+    return {p.job_id: p.site for p in result.placements}
+
+
+def test_balanced_places_training_on_the_fast_clean_cheap_pool():
+    result = run([job("a", gpus=8)])
+    assert where(result) == {"a": "west-h100"}
+    p = result.placements[0]
+    assert p.runtime_s == pytest.approx(3600 * 312 / 989.4)
+    assert set(p.breakdown) == {"completion", "price", "carbon", "packing", "locality"}
+
+
+def test_fifo_firstfit_takes_the_first_declared_site():
+    assert where(run([job("a", gpus=8)], FIFO)) == {"a": "east-a100"}
+
+
+def test_a_job_larger_than_every_pool_is_rejected_with_the_reason():
+    result = run([job("big", gpus=9), job("ok", gpus=1)])
+    assert "big" in result.rejected and "largest pool holds 8" in result.rejected["big"]
+    assert "ok" in where(result)
+
+
+def test_gang_job_is_all_or_nothing_in_one_pool():
+    result = run([job("a", gpus=6), job("b", gpus=6), job("gang", gpus=6, submit_time=5)])
+    placed = where(result)
+    assert set(placed) == {"a", "b"}
+    assert "gang" in result.pending  # 2 + 2 free: never split across the pools
+
+
+def test_queue_order_priority_then_fair_share_then_age():
+    tenants = {"heavy": TenantState(usage_pf16h=100.0), "light": TenantState(usage_pf16h=1.0)}
+    jobs = [job("old-heavy", tenant="heavy", submit_time=0), job("new-light", tenant="light", submit_time=10),
+            job("urgent", tenant="heavy", priority=5, submit_time=20)]
+    assert run(jobs, tenants=tenants).order == ("urgent", "new-light", "old-heavy")
+    assert run(jobs, FIFO, tenants=tenants).order == ("old-heavy", "new-light", "urgent")
+
+
+def test_strict_fifo_stops_behind_a_blocked_head():
+    running = [RunningJob(job("r", gpus=8), pool=1, count=8, start=0, expected_end=1000)]
+    jobs = [job("head", gpus=8, submit_time=1), job("small", gpus=1, submit_time=2)]
+    result = run(jobs, FIFO, running=running, free={0: 4})
+    assert where(result) == {}
+    assert "waiting behind blocked job head" in result.pending["small"].summary
+
+
+def test_easy_backfill_runs_short_work_without_delaying_the_head():
+    # pool 0 (A100) has 4 free until t=1000; pool 1 (H100) is full until t=5000.
+    running = [RunningJob(job("r0", gpus=4), pool=0, count=4, start=0, expected_end=1000),
+               RunningJob(job("r1", gpus=8), pool=1, count=8, start=0, expected_end=5000)]
+    jobs = [job("head", gpus=8, submit_time=1),
+            job("short", gpus=4, duration_s=900, submit_time=2),      # ends at 900 < 1000: may backfill
+            job("long", gpus=4, duration_s=90_000, submit_time=3)]    # would delay the head: must wait
+    result = run(jobs, running=running)
+    assert result.reservation is not None and result.reservation.job_id == "head"
+    assert result.reservation.start == 1000 and result.reservation.pool == 0
+    assert where(result) == {"short": "east-a100"}
+    assert "long" in result.pending
+    assert result.placements[0].backfilled
+
+
+def test_preemption_frees_the_pool_losing_the_fewest_pf16_hours():
+    victims = [
+        # on A100 since t=0, checkpointed at 3000: loses 8 x 0.312 x 1000/3600 = 0.693 PF16-h
+        RunningJob(job("cheap-victim", gpus=8, preemptible=True), pool=0, count=8, start=0, expected_end=9e9,
+                   last_checkpoint=3000),
+        # on H100 since t=3000: loses 8 x 0.9894 x 1000/3600 = 2.199 PF16-h
+        RunningJob(job("dear-victim", gpus=8, preemptible=True), pool=1, count=8, start=3000, expected_end=9e9),
+    ]
+    result = run([job("vip", gpus=8, priority=10)], running=victims, now=4000)
+    assert [p.victim_id for p in result.preemptions] == ["cheap-victim"]
+    assert result.preemptions[0].lost_pf16h == pytest.approx(8 * 0.312 * 1000 / 3600)
+    assert where(result) == {"vip": "east-a100"}
+
+
+def test_no_preemption_of_equal_priority_or_non_preemptible_work():
+    running = [RunningJob(job("x", gpus=8, preemptible=False), pool=0, count=8, start=0, expected_end=9e9),
+               RunningJob(job("y", gpus=8, preemptible=True, priority=10), pool=1, count=8, start=0,
+                          expected_end=9e9)]
+    result = run([job("vip", gpus=8, priority=10)], running=running, now=10)
+    assert result.preemptions == () and "vip" in result.pending
+
+
+def test_pending_reasons_count_the_filters_and_explain_gives_numbers():
+    result = run([job("picky", max_price=9, allowed_regions=("east",))])
+    reason = result.pending["picky"]
+    assert reason.rejected_by == {"region": 1, "price": 1}
+    rows = explain_job(make_snapshot(TABLE, 0, []), job("picky", max_price=9, allowed_regions=("east",)), BALANCED)
+    assert [(r.site, r.verdict) for r in rows] == [("east-a100", "price"), ("west-h100", "region")]
+    assert "price 10.00/PF16-h > cap 9" in rows[0].reason
+
+
+def test_explain_in_cycle_sees_what_earlier_jobs_took():
+    snap = make_snapshot(TABLE, 0, [job("first", gpus=8), job("second", gpus=8, submit_time=1),
+                                    job("third", gpus=8, submit_time=2)])
+    ex = explain_in_cycle(snap, "third", BALANCED)
+    assert ex.status == "pending"
+    assert {r.verdict for r in ex.rows} == {"capacity"}
+    assert "needs 8 free, has 0 of 8" in ex.rows[0].reason
+    assert explain_in_cycle(snap, "first", BALANCED).placement.site == "west-h100"
+
+
+def test_same_seed_same_result_and_random_profile_uses_the_seed():
+    jobs = [job(f"j{i}", gpus=1, submit_time=i) for i in range(10)]
+    rnd = load_profile("random")
+    snap = make_snapshot(TABLE, 0, jobs)
+    a = schedule(snap, rnd, np.random.default_rng(1))
+    b = schedule(snap, rnd, np.random.default_rng(1))
+    assert a.placements == b.placements
+    c = [schedule(snap, rnd, np.random.default_rng(s)).placements for s in range(2, 8)]
+    assert any(x != a.placements for x in c)
+
+
+def test_quota_and_budget_keep_counting_within_a_cycle():
+    tenants = {"t": TenantState(quota_pflops=1.5)}  # 4 x A100 = 1.248 PFLOPS fits; 2 more (0.624) do not
+    jobs = [job("a", gpus=4, allowed_models=("A100",)), job("b", gpus=2, allowed_models=("A100",), submit_time=1)]
+    result = run(jobs, tenants=tenants)
+    assert where(result) == {"a": "east-a100"}
+    assert result.pending["b"].rejected_by == {"model": 1, "quota": 1}
+
+
+def test_milp_places_as_many_as_greedy_and_reports_a_lower_bound():
+    jobs = [job(f"j{i}", gpus=g, submit_time=i) for i, g in enumerate([6, 4, 4, 2])]
+    milp = schedule(make_snapshot(TABLE, 0, jobs), load_profile("batch-milp"))
+    greedy = run(jobs)
+    assert len(milp.placements) >= len(greedy.placements)
+    assert len(milp.placements) == 4  # 6+2 | 4+4 fills both pools
+    assert milp.lower_bound is not None
+    used = {}
+    for p in milp.placements:
+        used[p.pool] = used.get(p.pool, 0) + p.count
+    assert all(v <= 8 for v in used.values())
+
+
+def test_profile_errors_list_valid_names():
+    from suanli.domain.errors import ConfigError, UnknownName
+
+    with pytest.raises(ConfigError, match="unknown filter"):
+        parse_profile("name: x\nfilters: [capacity, vibes]")
+    with pytest.raises(ConfigError, match="capacity filter is required"):
+        parse_profile("name: x\nfilters: [price]")
+    with pytest.raises(ConfigError, match="weight must be a number"):
+        parse_profile("name: x\nscores: {price: -1}")
+    with pytest.raises(UnknownName, match="balanced"):
+        load_profile("nonexistent-profile")
