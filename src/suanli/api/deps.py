@@ -10,14 +10,14 @@ from suanli.services import tokens
 from suanli.services.platform import Caller, Platform
 
 
-def get_platform(request: Request) -> Platform:
+async def get_platform(request: Request) -> Platform:
     return request.app.state.platform  # type: ignore[no-any-return]
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
-def get_caller(p: PlatformDep, authorization: Annotated[str | None, Header()] = None) -> Caller:
+async def get_caller(p: PlatformDep, authorization: Annotated[str | None, Header()] = None) -> Caller:
     secret = None
     if authorization:
         scheme, _, value = authorization.partition(" ")

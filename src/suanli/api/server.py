@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 import uvicorn
@@ -25,13 +26,22 @@ def make_server(p: Platform, host: str, port: int, *, scheduler: bool = True) ->
     return uvicorn.Server(config), loop
 
 
-def serve(p: Platform, host: str, port: int, *, scheduler: bool = True) -> None:
+def serve(p: Platform, host: str, port: int, *, scheduler: bool = True, reuse_port: bool = False) -> None:
+    """``reuse_port``: several processes may listen on the same port (SO_REUSEPORT); the kernel
+    spreads connections between them."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     server, loop = make_server(p, host, port, scheduler=scheduler)
+    sockets = None
+    if reuse_port:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sockets = [sock]
     if loop is not None:
         loop.start()
     try:
-        server.run()
+        server.run(sockets=sockets)
     finally:
         if loop is not None:
             loop.stop.set()

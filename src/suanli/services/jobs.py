@@ -9,8 +9,10 @@ Cancel of a placed or running job marks the job cancelled and asks the site's ag
 from __future__ import annotations
 
 import json
+import random
 import secrets
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -28,8 +30,12 @@ DOMAIN_FIELDS = ("job_class", "gpus", "duration_s", "reference_accelerator", "co
                  "max_price", "preemptible", "priority", "queue", "arithmetic_intensity", "checkpoint_interval_s")
 
 
+_RANDOM = random.Random(secrets.randbits(64))
+
+
 def new_id(prefix: str) -> str:
-    return f"{prefix}-{int(time.time() * 1000):x}{secrets.token_hex(3)}"
+    """Unique and roughly time-ordered: milliseconds, then 32 random bits (ids are not secrets)."""
+    return f"{prefix}-{int(time.time() * 1000):x}{_RANDOM.getrandbits(32):08x}"
 
 
 def job_from_spec(job_id: str, tenant: str, submit_time: float, spec: dict[str, Any]) -> Job:
@@ -76,9 +82,18 @@ def _queues(p: Platform) -> dict[tuple[str, str], int]:
     return hit[1]  # type: ignore[no-any-return]
 
 
-def submit(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | None = None,
-           idempotency_key: str | None = None) -> tuple[dict[str, Any], bool]:
-    """Return (the job, created?). ``created`` is False when the idempotency key was seen before."""
+@dataclass(frozen=True)
+class Submission:
+    """A checked submission, ready to store: the job row and its audit record."""
+
+    row: dict[str, Any]
+    audit: dict[str, Any]
+    spec: dict[str, Any]
+
+
+def prepare(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | None = None,
+            idempotency_key: str | None = None) -> Submission:
+    """Check a submission (role, tenant, queue, the job's fields, its fit in the federation)."""
     require(caller, "tenant", "operator")
     tenant = caller.tenant if caller.role == "tenant" else tenant
     if not tenant:
@@ -100,28 +115,73 @@ def submit(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | N
     job = job_from_spec(job_id, tenant, now, spec)
     validate_job(job, now=now)
     _federation(p).check_job(job, p.catalog)
-    if idempotency_key is not None:
-        with p.uow() as uow:
-            seen = uow.jobs.by_idempotency_key(tenant, idempotency_key)
-        if seen is not None:
-            return _view(seen), False
     row = dict(id=job_id, tenant=tenant, queue=queue, state="pending", job_class=job.job_class.value,
                gpus=job.gpus, priority=job.priority, spec=json.dumps(spec, sort_keys=True), submit_time=now,
                updated_at=now, idempotency_key=idempotency_key, attempts=0, reason="waiting for the next cycle")
+    audit = dict(at=now, actor=caller.actor, role=caller.role, action="job.submit", subject=job_id,
+                 detail=json.dumps({"tenant": tenant, "gpus": job.gpus, "job_class": job.job_class.value}))
+    return Submission(row, audit, spec)
+
+
+Result = tuple[dict[str, Any], bool]
+
+
+def store(p: Platform, subs: list[Submission]) -> list[Result]:
+    """Store submissions in one transaction (group commit), each job with its audit record.
+    A repeated idempotency key -- in the store or earlier in the batch -- returns the first job."""
+    first: dict[tuple[str, str], int] = {}
+    fresh: list[Submission] = []
+    for i, s in enumerate(subs):
+        key = s.row["idempotency_key"]
+        if key is not None and (s.row["tenant"], key) in first:
+            continue
+        if key is not None:
+            first[(s.row["tenant"], key)] = i
+        fresh.append(s)
     try:
         with p.uow() as uow:
-            uow.jobs.add(**row)
-            uow.audit.record(now, caller.actor, caller.role, "job.submit", job_id, tenant=tenant, gpus=job.gpus,
-                             job_class=job.job_class.value)
+            uow.jobs.add_many([s.row for s in fresh])
+            uow.audit.record_many([s.audit for s in fresh])
     except IntegrityError:
-        if idempotency_key is None:
+        if len(fresh) == 1 and fresh[0].row["idempotency_key"] is None:
             raise
+        return [_store_one(p, s) for s in subs]     # isolate the duplicate keys
+    out: list[Result] = []
+    for i, s in enumerate(subs):
+        key = s.row["idempotency_key"]
+        j = first.get((s.row["tenant"], key), i) if key is not None else i
+        out.append((_fresh_view(subs[j]), j == i))
+    return out
+
+
+def _fresh_view(s: Submission) -> dict[str, Any]:
+    return {**s.row, "spec": s.spec, "site": None, "placement_id": None, "exit_code": None, "finished_at": None}
+
+
+def _store_one(p: Platform, s: Submission) -> Result:
+    key = s.row["idempotency_key"]
+    if key is not None:
         with p.uow() as uow:
-            seen = uow.jobs.by_idempotency_key(tenant, idempotency_key)
+            seen = uow.jobs.by_idempotency_key(s.row["tenant"], key)
+        if seen is not None:
+            return _view(seen), False
+    try:
+        with p.uow() as uow:
+            uow.jobs.add_many([s.row])
+            uow.audit.record_many([s.audit])
+    except IntegrityError:
+        with p.uow() as uow:
+            seen = uow.jobs.by_idempotency_key(s.row["tenant"], key or "")
         if seen is None:
             raise
         return _view(seen), False
-    return _view({**row, "site": None, "placement_id": None, "exit_code": None, "finished_at": None}), True
+    return _fresh_view(s), True
+
+
+def submit(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | None = None,
+           idempotency_key: str | None = None) -> Result:
+    """Return (the job, created?). ``created`` is False when the idempotency key was seen before."""
+    return store(p, [prepare(p, caller, spec, tenant=tenant, idempotency_key=idempotency_key)])[0]
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:

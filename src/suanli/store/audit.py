@@ -23,17 +23,20 @@ audit_log = Table(
 )
 
 
+_INSERT = insert(audit_log)
+
+
 class AuditRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
 
     def record(self, at: float, actor: str, role: str, action: str, subject: str, /, **detail: Any) -> None:
-        self.conn.execute(insert(audit_log).values(at=at, actor=actor, role=role, action=action, subject=subject,
-                                                   detail=json.dumps(detail, default=str, sort_keys=True)))
+        self.conn.execute(_INSERT, {"at": at, "actor": actor, "role": role, "action": action, "subject": subject,
+                                    "detail": json.dumps(detail, default=str, sort_keys=True)})
 
     def record_many(self, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self.conn.execute(insert(audit_log), rows)
+            self.conn.execute(_INSERT, rows)
 
     def list(self, *, subject: str | None = None, action: str | None = None, after_id: int = 0,
              limit: int = 100) -> list[dict[str, Any]]:

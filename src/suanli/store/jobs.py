@@ -104,6 +104,9 @@ job_logs = Table(
 )
 
 
+_INSERT_JOB = insert(jobs)
+
+
 def _row(r: Any) -> dict[str, Any] | None:
     return dict(r._mapping) if r is not None else None
 
@@ -114,7 +117,11 @@ class JobRepo:
 
     # -- jobs --------------------------------------------------------------------------------
     def add(self, **row: Any) -> None:
-        self.conn.execute(insert(jobs).values(**row))
+        self.conn.execute(_INSERT_JOB, row)
+
+    def add_many(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(_INSERT_JOB, rows)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
         return _row(self.conn.execute(select(jobs).where(jobs.c.id == job_id)).first())

@@ -10,16 +10,25 @@ from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.render import JSON, ok
 from suanli.api.schemas import JobCreate, JobList, JobPublic
 from suanli.services import agents, jobs, usage
+from suanli.services.batching import SubmitBatcher
+from suanli.services.platform import Platform
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
+
+
+def batcher(p: Platform) -> SubmitBatcher:
+    b = p.cache.get("submit_batcher")
+    if b is None:
+        b = p.cache["submit_batcher"] = SubmitBatcher(p)
+    return b  # type: ignore[no-any-return]
 JOB = {200: {"model": JobPublic}}
 
 
 @router.post("/jobs", status_code=201, responses={201: {"model": JobPublic}, 200: {"model": JobPublic}})
-def submit(body: JobCreate, p: PlatformDep, caller: CallerDep,
-           idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> JSON:
-    spec = body.model_dump(exclude={"tenant"}, exclude_defaults=False)
-    job, created = jobs.submit(p, caller, spec, tenant=body.tenant, idempotency_key=idempotency_key)
+async def submit(body: JobCreate, p: PlatformDep, caller: CallerDep,
+                 idempotency_key: Annotated[str | None, Header(max_length=128)] = None) -> JSON:
+    spec = body.model_dump(exclude={"tenant"})
+    job, created = await batcher(p).submit(caller, spec, tenant=body.tenant, idempotency_key=idempotency_key)
     return ok(job, 201 if created else 200, headers={"Location": f"/v1/jobs/{job['id']}"})
 
 
