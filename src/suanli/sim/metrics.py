@@ -88,6 +88,8 @@ def summarize(result: SimResult, col: Collector, table: PoolTable, bounds: Bound
         "utilization_by_site": util_site,
         "pf16h_delivered": r(pf16h, 2),
         "pf16h_by_tier": {k: r(v, 2) for k, v in sorted(by_tier.items())},
+        "pf16h_by_site": {name: r(float(col.pool_pf16h[table.site_of == i].sum()), 2)
+                          for i, name in enumerate(table.site_names)},
         "pf16h_lost": r(sum(x.lost_pf16h for x in recs), 2),
         "cost": r(cost, 2),
         "energy_kwh": r(energy, 1),

@@ -122,6 +122,13 @@ def open_source(options: TraceOptions, packaged: str) -> tuple[str, str]:
     return file_text(options.path), str(options.path)
 
 
+def check_header(header: list[str], where: str, required: tuple[str, ...]) -> None:
+    missing = [c for c in required if c not in header]
+    if missing:
+        raise InvalidInput(f"missing column(s) {', '.join(missing)}", field="header", value=",".join(header),
+                           fix=f"the header must contain: {', '.join(required)}", where=f"{where}:1")
+
+
 @dataclass(frozen=True)
 class Row:
     line: int
@@ -131,11 +138,7 @@ class Row:
 def csv_rows(text: str, where: str, required: tuple[str, ...]) -> Iterator[Row]:
     """Rows of a CSV with a header; raise if a required column is missing."""
     reader = csv.DictReader(io.StringIO(text))
-    header = reader.fieldnames or []
-    missing = [c for c in required if c not in header]
-    if missing:
-        raise InvalidInput(f"missing column(s) {', '.join(missing)}", field="header", value=",".join(header),
-                           fix=f"the header must contain: {', '.join(required)}", where=f"{where}:1")
+    check_header(list(reader.fieldnames or []), where, required)
     for values in reader:
         yield Row(reader.line_num, values)
 
