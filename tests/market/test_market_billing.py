@@ -11,6 +11,7 @@ from suanli.domain.errors import InvalidInput
 from suanli.market.billing import (
     bill,
     budget_refusal,
+    fee_units,
     invoice,
     payouts,
     price_record,
@@ -21,7 +22,7 @@ from suanli.market.ledger import Ledger, balances
 from suanli.market.money import round_money
 from suanli.market.reserved import ReservationState, draw
 
-FEE = PRICES.fee_rate
+FEE = fee_units(BOOK)      # 10% in RATE_SCALE units
 
 
 @pytest.mark.parametrize("rec, payee, amount, fee, credit", [

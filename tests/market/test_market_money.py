@@ -3,6 +3,8 @@
 from decimal import Decimal as D
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from suanli.domain.errors import InvalidInput
 from suanli.market.money import (
@@ -12,6 +14,7 @@ from suanli.market.money import (
     parse_rate,
     quantity_from_float,
     round_money,
+    round_units,
 )
 
 
@@ -59,3 +62,15 @@ def test_quantity_from_float_rounds_metered_floats_once():
     for bad in (float("nan"), float("inf"), -1.0):
         with pytest.raises(InvalidInput):
             quantity_from_float(bad)
+
+
+@given(st.integers(-10**15, 10**15), st.integers(0, 10))
+def test_integer_rounding_is_round_money(value, exp):
+    """round_units on fixed-point integers is the same half-even rule as round_money."""
+    assert round_units(value, 10**exp) == round_money(D(value).scaleb(-exp - 2)).scaleb(2)
+
+
+@pytest.mark.parametrize("value, divisor, expected", [(125, 10, 12), (135, 10, 14), (-125, 10, -12), (5, 10, 0),
+                                                       (15, 10, 2), (149, 100, 1), (150, 100, 2), (250, 100, 2)])
+def test_round_units_table(value, divisor, expected):
+    assert round_units(value, divisor) == expected

@@ -7,7 +7,8 @@ invoices per tenant and period; payouts per provider; budgets.
    provider holding it; spot at the trade's clearing price, paid to the trade's seller (a
    provider, or a tenant reselling reserved compute).
 3. A **line** prices it: ``amount = round_money(pf16h x price)``, ``fee = round_money(amount x
-   fee_rate)``; if the site failed the job through its own fault (SLA) the line also carries a
+   fee_rate)`` (computed on exact fixed-point integers and rounded by ``money.round_units``, the
+   same half-even rule); if the site failed the job through its own fault (SLA) the line also carries a
    ``credit = amount`` back to the tenant, borne by the provider that ran it (who still pays the
    platform's fee).
 4. Per line the postings are: tenant ``-amount + credit``, payee ``+amount - fee``, provider
@@ -31,7 +32,17 @@ from suanli.domain.errors import InvalidInput
 from suanli.market.auction import Trade
 from suanli.market.catalog import PriceBook, ProductClass, Term
 from suanli.market.ledger import PLATFORM_FEES, Transaction, provider_account, tenant_account, transaction
-from suanli.market.money import ZERO, parse_quantity, round_money
+from suanli.market.money import (
+    PRICE_EXP,
+    QTY_EXP,
+    RATE_SCALE,
+    ZERO,
+    cents_to_money,
+    parse_price,
+    parse_quantity,
+    round_money,
+    round_units,
+)
 from suanli.market.reserved import ReservationState, ReservedContract, unused_record_fields
 
 
@@ -55,11 +66,13 @@ class MeterRecord:
     term: Term = Term.ON_DEMAND
     contract: str = ""
     sla_failed: bool = False
+    pf16h_units: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.id:
             raise InvalidInput("a meter record needs an id", field="meter.id", value=self.id, fix="give an id")
-        parse_quantity(self.pf16h, "meter.pf16h", positive=False)
+        qty = parse_quantity(self.pf16h, "meter.pf16h", positive=False)
+        object.__setattr__(self, "pf16h_units", int(qty.scaleb(QTY_EXP)))
         if self.seconds < 0:
             raise InvalidInput("seconds must be >= 0", field="meter.seconds", value=self.seconds,
                                fix="check the meter")
@@ -79,25 +92,34 @@ class Terms:
     contract: str
     price: Decimal
     payee: str
+    price_units: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "price_units", int(parse_price(self.price, "price").scaleb(PRICE_EXP)))
 
 
 @dataclass(frozen=True)
 class TermsBook:
-    """Where records' prices come from: the price book, reservations and spot trades by id."""
+    """Where records' prices come from: the price book, reservations and spot trades by id.
+    Terms are memoised (a pure cache: same inputs, same terms)."""
 
     prices: PriceBook
     reservations: Mapping[str, ReservedContract] = field(default_factory=dict)
     trades: Mapping[str, Trade] = field(default_factory=dict)
-    _memo: dict[tuple[str, str, str], Terms] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _memo: dict[tuple[object, ...], Terms] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def terms_for(self, r: MeterRecord) -> Terms:
+        key = (r.term, r.product_class, r.grade, r.provider) if r.term is Term.ON_DEMAND else \
+            (r.term, r.contract, r.tenant)
+        terms = self._memo.get(key)
+        if terms is None:
+            terms = self._memo[key] = self._terms(r)
+        return terms
+
+    def _terms(self, r: MeterRecord) -> Terms:
         if r.term is Term.ON_DEMAND:
-            key = (r.product_class, r.grade, r.provider)
-            terms = self._memo.get(key)
-            if terms is None:
-                price = self.prices.list_price(r.product_class, r.grade, Term.ON_DEMAND)
-                terms = self._memo[key] = Terms(Term.ON_DEMAND, "", price, provider_account(r.provider))
-            return terms
+            price = self.prices.list_price(r.product_class, r.grade, Term.ON_DEMAND)
+            return Terms(Term.ON_DEMAND, "", price, provider_account(r.provider))
         if r.term is Term.RESERVED:
             c = self.reservations.get(r.contract)
             if c is None or c.tenant != r.tenant:
@@ -112,7 +134,9 @@ class TermsBook:
 
 
 class InvoiceLine(NamedTuple):
-    """One priced meter record (a NamedTuple: a billing run makes millions of them)."""
+    """One priced meter record. A NamedTuple holding exact fixed-point integers (a billing run
+    makes millions of lines, and a store writes them as they are); read the money as ``Decimal``
+    through ``amount``, ``fee``, ``credit``, ``due``, ``pf16h`` and ``unit_price``."""
 
     meter_id: str
     tenant: str
@@ -125,38 +149,68 @@ class InvoiceLine(NamedTuple):
     start: float
     term: Term
     contract: str
-    pf16h: Decimal
-    unit_price: Decimal
-    amount: Decimal
-    fee: Decimal
-    credit: Decimal
+    pf16h_units: int        # 10**-6 PF16-h
+    price_units: int        # 10**-4 money per PF16-h
+    amount_cents: int
+    fee_cents: int
+    credit_cents: int
+
+    @property
+    def pf16h(self) -> Decimal:
+        return Decimal(self.pf16h_units).scaleb(-QTY_EXP)
+
+    @property
+    def unit_price(self) -> Decimal:
+        return Decimal(self.price_units).scaleb(-PRICE_EXP)
+
+    @property
+    def amount(self) -> Decimal:
+        return cents_to_money(self.amount_cents)
+
+    @property
+    def fee(self) -> Decimal:
+        return cents_to_money(self.fee_cents)
+
+    @property
+    def credit(self) -> Decimal:
+        return cents_to_money(self.credit_cents)
 
     @property
     def due(self) -> Decimal:
         """What the tenant pays for this line."""
-        return self.amount - self.credit
+        return cents_to_money(self.amount_cents - self.credit_cents)
 
     def postings(self) -> dict[str, Decimal]:
-        out: dict[str, Decimal] = defaultdict(lambda: ZERO)
-        out[tenant_account(self.tenant)] -= self.amount - self.credit
-        out[self.payee] += self.amount - self.fee
-        out[provider_account(self.provider)] -= self.credit
-        out[PLATFORM_FEES] += self.fee
-        return out
+        out: dict[str, int] = defaultdict(int)
+        out[tenant_account(self.tenant)] -= self.amount_cents - self.credit_cents
+        out[self.payee] += self.amount_cents - self.fee_cents
+        out[provider_account(self.provider)] -= self.credit_cents
+        out[PLATFORM_FEES] += self.fee_cents
+        return {a: cents_to_money(c) for a, c in out.items()}
 
 
-def price_record(r: MeterRecord, terms: Terms, fee_rate: Decimal) -> InvoiceLine:
-    """Price one record under its terms (the only place billing rounds, via ``round_money``)."""
-    amount = round_money(r.pf16h * terms.price)
-    fee = round_money(amount * fee_rate)
+_AMOUNT_DIVISOR = 10 ** (QTY_EXP + PRICE_EXP - 2)     # PF16-h units x price units -> cents
+
+
+def price_record(r: MeterRecord, terms: Terms, fee_units: int) -> InvoiceLine:
+    """Price one record under its terms: ``amount = round_money(pf16h x price)``, ``fee =
+    round_money(amount x fee_rate)``, computed exactly on integers (``fee_units`` is the fee rate in
+    ``RATE_SCALE`` units) and rounded by ``money.round_units``."""
+    amount = round_units(r.pf16h_units * terms.price_units, _AMOUNT_DIVISOR)
+    fee = round_units(amount * fee_units, RATE_SCALE)
     return InvoiceLine(r.id, r.tenant, r.provider, terms.payee, r.job, r.site, r.grade, r.region, r.start,
-                       terms.term, terms.contract, r.pf16h, terms.price, amount, fee,
-                       amount if r.sla_failed else ZERO)
+                       terms.term, terms.contract, r.pf16h_units, terms.price_units, amount, fee,
+                       amount if r.sla_failed else 0)
+
+
+def fee_units(book: TermsBook) -> int:
+    return int(book.prices.fee_rate * RATE_SCALE)
 
 
 @dataclass(frozen=True)
 class Billing:
-    """The result of billing a batch: new lines, their transaction (None if no line), skipped ids."""
+    """The result of billing a batch: new lines, their transaction (None if no money moves),
+    skipped ids."""
 
     lines: tuple[InvoiceLine, ...]
     transaction: Transaction | None
@@ -166,27 +220,28 @@ class Billing:
 def bill(records: Iterable[MeterRecord], book: TermsBook, *, already_billed: Collection[str] = (),
          batch_id: str, at: float) -> Billing:
     """Price the records not billed yet and post them as one transaction ``batch_id``."""
-    fee_rate = book.prices.fee_rate
+    rate = fee_units(book)
+    terms_for = book.terms_for
     seen = set(already_billed)
     lines: list[InvoiceLine] = []
     skipped: list[str] = []
-    totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    fees = ZERO
+    totals: dict[str, int] = defaultdict(int)    # cents per account
+    fees = 0
     for r in records:
         if r.id in seen:
             skipped.append(r.id)
             continue
         seen.add(r.id)
-        x = price_record(r, book.terms_for(r), fee_rate)
+        x = price_record(r, terms_for(r), rate)
         lines.append(x)
-        # the postings of InvoiceLine.postings, accumulated without a dict per line
-        totals["tenant:" + x.tenant] -= x.amount - x.credit
-        totals[x.payee] += x.amount - x.fee
-        if x.credit:
-            totals["provider:" + x.provider] -= x.credit
-        fees += x.fee
+        # the postings of InvoiceLine.postings, accumulated in cents without a dict per line
+        totals["tenant:" + x.tenant] -= x.amount_cents - x.credit_cents
+        totals[x.payee] += x.amount_cents - x.fee_cents
+        if x.credit_cents:
+            totals["provider:" + x.provider] -= x.credit_cents
+        fees += x.fee_cents
     totals[PLATFORM_FEES] += fees
-    moved = {a: v for a, v in sorted(totals.items()) if v != 0}
+    moved = {a: cents_to_money(c) for a, c in sorted(totals.items()) if c != 0}
     # a batch whose lines all price to zero moves no money: its lines are still recorded
     tx = transaction(batch_id, at, f"billing {len(lines)} meter records", moved) if moved else None
     return Billing(tuple(lines), tx, tuple(skipped))
@@ -201,15 +256,15 @@ class Invoice:
 
     @property
     def pf16h(self) -> Decimal:
-        return sum((x.pf16h for x in self.lines), ZERO)
+        return Decimal(sum(x.pf16h_units for x in self.lines)).scaleb(-QTY_EXP)
 
     @property
     def charges(self) -> Decimal:
-        return sum((x.amount for x in self.lines), ZERO)
+        return cents_to_money(sum(x.amount_cents for x in self.lines))
 
     @property
     def credits(self) -> Decimal:
-        return sum((x.credit for x in self.lines), ZERO)
+        return cents_to_money(sum(x.credit_cents for x in self.lines))
 
     @property
     def total(self) -> Decimal:
@@ -227,12 +282,12 @@ def invoice(lines: Iterable[InvoiceLine], tenant: str, start: float, end: float)
 def payouts(lines: Iterable[InvoiceLine]) -> dict[str, Decimal]:
     """Net earnings per payee account (providers, and tenants reselling): sales net of fees, minus
     SLA credits borne."""
-    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    out: dict[str, int] = defaultdict(int)
     for x in lines:
-        out[x.payee] += x.amount - x.fee
-        if x.credit:
-            out[provider_account(x.provider)] -= x.credit
-    return dict(out)
+        out[x.payee] += x.amount_cents - x.fee_cents
+        if x.credit_cents:
+            out[provider_account(x.provider)] -= x.credit_cents
+    return {a: cents_to_money(c) for a, c in out.items()}
 
 
 def budget_refusal(tenant: str, budget: Decimal | None, spent: Decimal, estimate: Decimal = ZERO) -> str | None:

@@ -4,15 +4,16 @@ Schema (created if missing)::
 
     ledger_transactions(id TEXT PRIMARY KEY, at REAL, memo TEXT)
     ledger_postings(tx_id TEXT, account TEXT, amount_cents INTEGER)
-    invoice_lines(meter_id TEXT PRIMARY KEY, tx_id TEXT, tenant, provider, payee, job, site, grade,
-                  region, start REAL, term, contract, pf16h, unit_price, amount, fee, credit)
-                  WITHOUT ROWID   -- Decimals as exact decimal strings
+    invoice_lines(meter_id TEXT UNIQUE, tenant, provider, payee, job, site, grade, region, start REAL,
+                  term, contract, pf16h_units, price_units, amount_cents, fee_cents, credit_cents)
+    billing_batches(tx_id TEXT, first_line INTEGER, last_line INTEGER, lines INTEGER)
 
-Postings are stored as integer cents, so balances summed in SQL are exact. Invoice lines keep
-their Decimals as exact decimal strings (``str(Decimal)`` is several times cheaper than scaling
-to integers, which matters at a million lines per run); sum them in Python as ``Decimal``, not in
-SQL (SQLite would sum them as floats). The primary key on
-``invoice_lines.meter_id`` is the idempotency guard: a meter record can be billed once only.
+Money is stored as integer cents and quantities as integer units (10**-6 PF16-h, 10**-4 money per
+PF16-h), so sums in SQL are exact. ``invoice_lines`` has the columns of ``InvoiceLine`` in order,
+so a batch's lines are written as they are. The UNIQUE ``meter_id`` is the idempotency guard: a
+meter record can be billed once only. A batch's lines are the rowids ``first_line..last_line``
+of ``billing_batches`` (one writer at a time, so they are contiguous); ``tx_id`` is empty when the
+batch moved no money.
 
 ``writing()`` is ``BEGIN IMMEDIATE ... COMMIT`` (rollback on any error): one batch is one SQLite
 transaction, so a crash at any point leaves either the whole batch or nothing. WAL journal;
@@ -28,6 +29,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from suanli.market.billing import Billing, InvoiceLine
 from suanli.market.catalog import Term
@@ -40,33 +42,19 @@ CREATE TABLE IF NOT EXISTS ledger_postings (
     amount_cents INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ledger_postings_account ON ledger_postings(account);
 CREATE TABLE IF NOT EXISTS invoice_lines (
-    meter_id TEXT PRIMARY KEY, tx_id TEXT, tenant TEXT NOT NULL, provider TEXT NOT NULL, payee TEXT NOT NULL,
+    meter_id TEXT NOT NULL UNIQUE, tenant TEXT NOT NULL, provider TEXT NOT NULL, payee TEXT NOT NULL,
     job TEXT NOT NULL, site TEXT NOT NULL, grade TEXT NOT NULL, region TEXT NOT NULL, start REAL NOT NULL,
-    term TEXT NOT NULL, contract TEXT NOT NULL, pf16h TEXT NOT NULL, unit_price TEXT NOT NULL,
-    amount TEXT NOT NULL, fee TEXT NOT NULL, credit TEXT NOT NULL) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS invoice_lines_tenant_start ON invoice_lines(tenant, start);
+    term TEXT NOT NULL, contract TEXT NOT NULL, pf16h_units INTEGER NOT NULL, price_units INTEGER NOT NULL,
+    amount_cents INTEGER NOT NULL, fee_cents INTEGER NOT NULL, credit_cents INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS billing_batches (
+    tx_id TEXT NOT NULL, first_line INTEGER NOT NULL, last_line INTEGER NOT NULL, lines INTEGER NOT NULL);
 """
-LINE_COLUMNS = ("meter_id, tx_id, tenant, provider, payee, job, site, grade, region, start, term, contract, "
-                "pf16h, unit_price, amount, fee, credit")
+LINE_COLUMNS = ", ".join(InvoiceLine._fields)
+assert LINE_COLUMNS.startswith("meter_id, tenant") and len(InvoiceLine._fields) == 16
 
 
-def _cents(d: Decimal) -> int:
-    return int(d * 100)
-
-
-def _line_row(x: InvoiceLine, tx_id: str | None) -> tuple[object, ...]:
-    # Term is a str enum: sqlite3 stores its value. Decimals go in as exact strings.
-    return (x.meter_id, tx_id, x.tenant, x.provider, x.payee, x.job, x.site, x.grade, x.region, x.start,
-            x.term, x.contract, str(x.pf16h), str(x.unit_price), str(x.amount), str(x.fee), str(x.credit))
-
-
-def _row_line(row: Sequence[object]) -> InvoiceLine:
-    (meter_id, _tx, tenant, provider, payee, job, site, grade, region, start, term, contract,
-     pf16h, price, amount, fee, credit) = row
-    return InvoiceLine(str(meter_id), str(tenant), str(provider), str(payee), str(job), str(site), str(grade),
-                       str(region), float(start), Term(term), str(contract),  # type: ignore[arg-type]
-                       Decimal(str(pf16h)), Decimal(str(price)), Decimal(str(amount)), Decimal(str(fee)),
-                       Decimal(str(credit)))
+def _row_line(row: Sequence[Any]) -> InvoiceLine:
+    return InvoiceLine(*row[:9], Term(row[9]), *row[10:])
 
 
 class SqliteLedger:
@@ -78,6 +66,7 @@ class SqliteLedger:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=NORMAL")
         self.conn.execute("PRAGMA cache_size=-262144")       # 256 MiB of page cache
+        self.conn.execute("PRAGMA wal_autocheckpoint=16384")  # checkpoint every ~64 MiB of WAL
         self.conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
         self.conn.executescript(SCHEMA)
         self._in_unit = False
@@ -115,15 +104,23 @@ class SqliteLedger:
         self._require_unit()
         self.conn.execute("INSERT INTO ledger_transactions (id, at, memo) VALUES (?, ?, ?)", (tx.id, tx.at, tx.memo))
         self.conn.executemany("INSERT INTO ledger_postings (tx_id, account, amount_cents) VALUES (?, ?, ?)",
-                              [(tx.id, p.account, _cents(p.amount)) for p in tx.postings])
+                              [(tx.id, p.account, int(p.amount.scaleb(2))) for p in tx.postings])
 
     def record_billing(self, billing: Billing) -> None:
         self._require_unit()
-        tx_id = billing.transaction.id if billing.transaction is not None else None
+        tx_id = ""
         if billing.transaction is not None:
             self.post(billing.transaction)
-        self.conn.executemany(f"INSERT INTO invoice_lines ({LINE_COLUMNS}) VALUES ({', '.join('?' * 17)})",
-                              [_line_row(x, tx_id) for x in billing.lines])
+            tx_id = billing.transaction.id
+        if not billing.lines:
+            return
+        # InvoiceLine is a tuple in column order; Term is a str enum, stored as its value
+        self.conn.executemany(f"INSERT INTO invoice_lines ({LINE_COLUMNS}) VALUES ({', '.join('?' * 16)})",
+                              billing.lines)
+        last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
+        n = len(billing.lines)
+        self.conn.execute("INSERT INTO billing_batches (tx_id, first_line, last_line, lines) VALUES (?, ?, ?, ?)",
+                          (tx_id, last - n + 1, last, n))
 
     def balances(self) -> dict[str, Decimal]:
         rows = self.conn.execute("SELECT account, SUM(amount_cents) FROM ledger_postings GROUP BY account")
