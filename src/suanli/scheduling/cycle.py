@@ -29,7 +29,6 @@ from suanli.scheduling.scores import SCORES, Combiner, Score
 from suanli.scheduling.types import (
     BoolArray,
     CycleResult,
-    IntArray,
     PendingReason,
     Placement,
     Preemption,
@@ -100,15 +99,13 @@ class _Cycle:
         return mask
 
     # -- step 3 -------------------------------------------------------------------------------
-    def choose(self, v: JobVectors, mask: BoolArray, idx: IntArray) -> tuple[int, float, dict[str, float]]:
+    def choose(self, v: JobVectors, mask: BoolArray, count: int) -> tuple[int, float, dict[str, float]]:
         select = self.profile.select
-        if select == "first" or len(idx) == 1:
-            return int(idx[0]), 100.0, {}
-        if select == "random":
-            return int(idx[int(self.rng.integers(len(idx)))]), 0.0, {}
-        if not self.scores:
-            return int(idx[0]), 100.0, {}
-        return self.combiner.best(v, self.state, None if len(idx) == self.table.n else mask)
+        if select == "random" and count > 1:
+            return int(np.flatnonzero(mask)[int(self.rng.integers(count))]), 0.0, {}
+        if select != "best" or count == 1 or not self.scores:
+            return int(mask.argmax()), 100.0, {}  # the first feasible pool in declared order
+        return self.combiner.best(v, self.state, None if count == self.table.n else mask)
 
     def place(self, v: JobVectors, pool: int, score: float, breakdown: dict[str, float],
               backfilled: bool = False) -> None:
@@ -262,9 +259,9 @@ class _Cycle:
             return
         v = job_vectors(job, self.snap, self.state)
         mask = self.respects_reservation(v, self.feasible(v))
-        idx = np.flatnonzero(mask)
-        if len(idx):
-            pool, score, breakdown = self.choose(v, mask, idx)
+        feasible_count = int(np.count_nonzero(mask))
+        if feasible_count:
+            pool, score, breakdown = self.choose(v, mask, feasible_count)
             self.place(v, pool, score, breakdown, backfilled=self.reservation is not None)
             return
         others = self.all_but_capacity(v) & (self.table.capacity >= job.gpus)

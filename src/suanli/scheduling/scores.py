@@ -66,46 +66,62 @@ class Combiner:
         self.weights = [w / total for _, w in scores]
         self._shared: dict[int, tuple[FloatArray, FloatArray]] = {}
         self._totals: dict[tuple[int, ...], tuple[tuple[FloatArray, ...], FloatArray]] = {}
+        self._raw_fns = [(s.raw, w) for (s, _), w in zip(scores, self.weights, strict=True)]
+        self._names = [s.name for s, _ in scores]
 
     def _normalized(self, raw: Raw) -> FloatArray:
-        if isinstance(raw, Scored):
-            return raw.row
-        if isinstance(raw, Shared):
-            hit = self._shared.get(id(raw.row))
-            if hit is None or hit[0] is not raw.row:
-                hit = (raw.row, normalize(raw.row))
-                self._shared[id(raw.row)] = hit
-            return hit[1]
-        return normalize(raw)
+        kind = type(raw)
+        if kind is Scored:
+            return raw.row  # type: ignore[union-attr]
+        if kind is Shared:
+            return self._shared_norm(raw.row)  # type: ignore[union-attr]
+        return normalize(raw)  # type: ignore[arg-type]
 
-    def _shared_total(self, rows: list[tuple[float, Shared]]) -> FloatArray:
-        """The weighted sum of shared rows, cached per combination of rows."""
-        key = tuple(id(r.row) for _, r in rows)
+    def _shared_norm(self, row: FloatArray) -> FloatArray:
+        hit = self._shared.get(id(row))
+        if hit is None or hit[0] is not row:
+            hit = (row, normalize(row))
+            self._shared[id(row)] = hit
+        return hit[1]
+
+    def _shared_total(self, rows: list[FloatArray], weights: list[float]) -> FloatArray:
+        """The weighted sum of the normalized shared rows, cached per combination of rows."""
+        key = tuple(map(id, rows))
         hit = self._totals.get(key)
-        if hit is None or any(a is not r.row for a, (_, r) in zip(hit[0], rows, strict=True)):
-            total = np.zeros(len(rows[0][1].row))
-            for w, r in rows:
-                total = total + w * self._normalized(r)
-            hit = (tuple(r.row for _, r in rows), total)
+        if hit is None or any(a is not b for a, b in zip(hit[0], rows, strict=True)):
+            total = np.zeros(len(rows[0]))
+            for w, row in zip(weights, rows, strict=True):
+                total = total + w * self._shared_norm(row)
+            hit = (tuple(rows), total)
             self._totals[key] = hit
         return hit[1]
 
     def best(self, v: JobVectors, state: CycleState, mask: BoolArray | None) -> tuple[int, float, dict[str, float]]:
         """The pool with the highest weighted score among ``mask`` (None = every pool); ties go to
         the first pool in declared order. Returns (pool, total score, score per plugin there)."""
-        raws = [score.raw(v, state) for score, _ in self.scores]
-        shared = [(w, r) for w, r in zip(self.weights, raws, strict=True) if isinstance(r, Shared)]
-        total: FloatArray = self._shared_total(shared).copy() if shared else np.zeros(len(v.table.capacity))
+        shared_rows: list[FloatArray] = []
+        shared_weights: list[float] = []
+        own: list[tuple[float, FloatArray]] = []
         norms: list[FloatArray] = []
-        for w, r in zip(self.weights, raws, strict=True):
-            norm = self._normalized(r)
+        for raw_fn, w in self._raw_fns:
+            r = raw_fn(v, state)
+            kind = type(r)
+            if kind is Shared:
+                shared_rows.append(r.row)  # type: ignore[union-attr]
+                shared_weights.append(w)
+                norm = self._shared_norm(r.row)  # type: ignore[union-attr]
+            else:
+                norm = r.row if kind is Scored else normalize(r)  # type: ignore[union-attr, arg-type]
+                own.append((w, norm))
             norms.append(norm)
-            if not isinstance(r, Shared):
-                total += w * norm
+        total: FloatArray | None = self._shared_total(shared_rows, shared_weights) if shared_rows else None
+        for w, norm in own:
+            total = w * norm if total is None else total + w * norm
+        assert total is not None
         if mask is not None:
-            np.putmask(total, ~mask, -np.inf)
+            total = np.where(mask, total, -np.inf)
         pool = int(total.argmax())
-        breakdown = {s.name: float(n[pool]) for (s, _), n in zip(self.scores, norms, strict=True)}
+        breakdown = {name: float(n[pool]) for name, n in zip(self._names, norms, strict=True)}
         return pool, float(total[pool]), breakdown
 
 
