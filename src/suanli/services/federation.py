@@ -127,7 +127,7 @@ def _add_pool(p: Platform, uow: UnitOfWork, site: str, pool: dict[str, Any], whe
     acc = p.catalog.get(pool["accelerator"], field=field)
     pool = dict(pool)
     pool["accelerator"] = acc.id
-    pool.setdefault("name", acc.id)
+    pool["name"] = pool.get("name") or acc.id
     if any(x["name"] == pool["name"] for x in uow.federation.pools(site)):
         raise Conflict(f"site {site!r} already has a pool {pool['name']!r}", field=f"{where}.name".lstrip("."))
     uow.federation.add_pool(site=site, **pool)
@@ -221,6 +221,7 @@ def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
     """Capacity in PFLOPS FP16/FP32 by site, region and tier; utilization; the queue."""
     from suanli.metering.capacity import capacity_summary
 
+    require(caller, "operator", "provider", "tenant")
     with p.uow() as uow:
         fed, _, _ = load_domain_federation(p, uow)
         counts = uow.jobs.count_by_state()

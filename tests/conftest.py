@@ -1,0 +1,170 @@
+"""Shared fixtures: real stores (SQLite files and a real PostgreSQL server), free ports, and real
+processes that are always killed at the end.
+
+PostgreSQL: ``SUANLI_TEST_DATABASE_URL`` (set by ``.ci/services.sh``) or a throwaway cluster
+started here from the PostgreSQL 15 binaries (``initdb``/``pg_ctl``; as the ``postgres`` user when
+running as root). Without one the PostgreSQL tests skip -- except under ``CI=true``, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+PG_BIN = Path(os.environ.get("SUANLI_PG_BIN", "/usr/local/bin"))
+SUANLI = [sys.executable, "-m", "suanli.cli.main"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_pg_user(cmd: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def _start_cluster() -> tuple[str, str] | None:
+    if not (PG_BIN / "initdb").exists():
+        return None
+    root = tempfile.mkdtemp(prefix="suanli-test-pg-")
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+    port = free_port()
+    try:
+        subprocess.run(_as_pg_user([str(PG_BIN / "initdb"), "-D", f"{root}/data", "-A", "trust", "-U", "suanli",
+                                    "--no-sync"]), check=True, capture_output=True, timeout=60)
+        subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", f"{root}/data", "-l", f"{root}/log", "-w", "-o",
+                                    f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c max_connections=200",
+                                    "start"]), check=True, capture_output=True, timeout=60)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return f"postgresql+psycopg://suanli@127.0.0.1:{port}/postgres", root
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    url = os.environ.get("SUANLI_TEST_DATABASE_URL")
+    root = None
+    if not url:
+        started = _start_cluster()
+        if started is None:
+            if os.environ.get("CI") == "true":
+                pytest.fail("no PostgreSQL for the tests under CI=true: set SUANLI_TEST_DATABASE_URL "
+                            "(.ci/services.sh does) or install PostgreSQL 15 binaries at /usr/local/bin")
+            pytest.skip("no PostgreSQL server available (set SUANLI_TEST_DATABASE_URL)")
+        url, root = started
+    yield url
+    if root is not None:
+        subprocess.run(_as_pg_user([str(PG_BIN / "pg_ctl"), "-D", f"{root}/data", "-m", "immediate", "stop"]),
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _admin(url: str) -> object:
+    import psycopg
+
+    return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A fresh, empty database on the test server."""
+    name = "t_" + secrets.token_hex(6)
+    with _admin(pg_server) as conn:  # type: ignore[attr-defined]
+        conn.execute(f"CREATE DATABASE {name}")
+    yield pg_server.rsplit("/", 1)[0] + "/" + name
+    with _admin(pg_server) as conn:  # type: ignore[attr-defined]
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    from suanli.store.db import sqlite_url as make
+
+    return make(tmp_path / "data")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """The same test against a real SQLite file and a real PostgreSQL database."""
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
+# -- real processes --------------------------------------------------------------------------------
+class Procs:
+    """Processes a test starts; all killed (process group) at the end."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.items: list[subprocess.Popen[bytes]] = []
+
+    def start(self, args: list[str], name: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+        log = open(self.tmp / f"{name}.log", "ab")
+        proc = subprocess.Popen([*SUANLI, *args], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, **(env or {})}, start_new_session=True)
+        self.items.append(proc)
+        return proc
+
+    def log(self, name: str) -> str:
+        path = self.tmp / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def kill(self, proc: subprocess.Popen[bytes], sig: int = signal.SIGKILL) -> None:
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+    def close(self) -> None:
+        for p in self.items:
+            if p.poll() is None:
+                self.kill(p)
+
+
+@pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Procs]:
+    p = Procs(tmp_path)
+    yield p
+    p.close()
+
+
+def wait_healthy(url: str, timeout: float = 30.0) -> None:
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url}/healthz never answered 200")
+
+
+def wait_for(predicate: object, timeout: float = 30.0, interval: float = 0.2, what: str = "condition") -> object:
+    end = time.time() + timeout
+    last = None
+    while time.time() < end:
+        last = predicate()  # type: ignore[operator]
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")

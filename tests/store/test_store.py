@@ -1,0 +1,115 @@
+"""The store suite, run against a real SQLite file and a real PostgreSQL database."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from suanli.services import federation, jobs, tokens
+from suanli.services.errors import Unauthorized
+from suanli.services.platform import SYSTEM, Caller, Platform, bootstrap
+from suanli.store.db import Database
+
+TENANT = Caller("tok_t", "tenant", tenant="demo")
+
+
+@pytest.fixture
+def platform(store_url: str) -> Platform:
+    p = bootstrap(store_url)
+    federation.seed_from_file(p, "demo-local")
+    yield p
+    p.db.dispose()
+
+
+def test_migrations_run_twice_and_seed_is_idempotent(platform: Platform) -> None:
+    platform.db.migrate()
+    federation.seed_from_file(platform, "demo-local")
+    with platform.uow() as uow:
+        assert [s["name"] for s in uow.federation.sites()] == ["nx-hub", "sh-city", "sz-edge"]
+        assert len(uow.federation.pools()) == 3
+        assert uow.tenancy.queue("demo", "urgent")["priority_class"] == 10
+
+
+def test_money_is_decimal_round_trip(platform: Platform) -> None:
+    with platform.uow() as uow:
+        uow.federation.update_site("nx-hub", price_per_pf16h=Decimal("8.123456"))
+    with platform.uow() as uow:
+        price = uow.federation.site("nx-hub")["price_per_pf16h"]
+    assert isinstance(price, Decimal) and price == Decimal("8.123456")
+
+
+def test_job_and_audit_commit_together_or_not_at_all(platform: Platform) -> None:
+    job, created = jobs.submit(platform, TENANT, {"command": ["true"], "gpus": 1})
+    assert created
+    with platform.uow() as uow:
+        assert uow.jobs.get(job["id"])["state"] == "pending"
+        assert [a["action"] for a in uow.audit.list(subject=job["id"])] == ["job.submit"]
+    with pytest.raises(RuntimeError), platform.uow() as uow:
+        uow.jobs.transition(job["id"], "pending", "cancelled", updated_at=1.0)
+        uow.audit.record(1.0, "x", "operator", "job.cancel", job["id"])
+        raise RuntimeError("crash before commit")
+    with platform.uow() as uow:
+        assert uow.jobs.get(job["id"])["state"] == "pending"
+        assert len(uow.audit.list(subject=job["id"])) == 1
+
+
+def test_transition_is_conditional(platform: Platform) -> None:
+    job, _ = jobs.submit(platform, TENANT, {"command": ["true"]})
+    with platform.uow() as uow:
+        assert uow.jobs.transition(job["id"], "pending", "placed", updated_at=1.0)
+        assert not uow.jobs.transition(job["id"], "pending", "placed", updated_at=1.0)
+
+
+def test_idempotency_key_gives_one_job(platform: Platform) -> None:
+    a, created_a = jobs.submit(platform, TENANT, {"command": ["true"]}, idempotency_key="k-1")
+    b, created_b = jobs.submit(platform, TENANT, {"command": ["true"]}, idempotency_key="k-1")
+    assert a["id"] == b["id"] and created_a and not created_b
+    subs = [jobs.prepare(platform, TENANT, {"command": ["true"]}, idempotency_key=k) for k in ("k-2", "k-2", "k-1")]
+    results = jobs.store(platform, subs)
+    assert results[0][0]["id"] == results[1][0]["id"] and results[0][1] and not results[1][1]
+    assert results[2][0]["id"] == a["id"] and not results[2][1]
+    with platform.uow() as uow:
+        assert len(uow.jobs.list(tenant="demo", limit=100)) == 2
+        with pytest.raises(IntegrityError):
+            uow.jobs.add(**{**uow.jobs.get(a["id"]), "id": "j-dup"})
+
+
+def test_audit_log_is_append_only(platform: Platform) -> None:
+    with platform.uow() as uow:
+        uow.audit.record(1.0, "a", "operator", "x", "y")
+    for sql in ("UPDATE audit_log SET actor = 'b'", "DELETE FROM audit_log"):
+        with pytest.raises(DBAPIError), platform.uow() as uow:
+            uow.conn.exec_driver_sql(sql)
+    with platform.uow() as uow:
+        assert uow.audit.list(action="x")[0]["actor"] == "a"
+
+
+def test_tokens_are_stored_hashed_and_revocable(platform: Platform) -> None:
+    row, secret = tokens.create_token(platform, SYSTEM, role="tenant", tenant="demo")
+    with platform.uow() as uow:
+        stored = uow.tokens.get(row["id"])
+    assert secret not in str(stored) and stored["hash"] == tokens.digest(secret)
+    assert tokens.authenticate(platform, secret).tenant == "demo"
+    tokens.revoke_token(platform, SYSTEM, row["id"])
+    with pytest.raises(Unauthorized):
+        tokens.authenticate(platform, secret)
+
+
+def test_paging_returns_every_job_once(platform: Platform) -> None:
+    ids = {jobs.submit(platform, TENANT, {"command": ["true"]})[0]["id"] for _ in range(7)}
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page, cursor = jobs.list_jobs(platform, TENANT, limit=3, cursor=cursor)
+        seen += [j["id"] for j in page]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids)
+
+
+def test_database_dialects(store_url: str) -> None:
+    db = Database(store_url)
+    assert db.dialect in ("sqlite", "postgresql")
+    db.dispose()
