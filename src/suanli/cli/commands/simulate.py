@@ -26,11 +26,10 @@ def register(sub: Any) -> None:
 
 
 def run(args: Any) -> int:
+    from suanli.scheduling import load_profile
     from suanli.sim.cli_support import ProgressBar, config_from, load_inputs
     from suanli.sim.run import simulate_profiles
     from suanli.sim.sinks import EventLog
-
-    from suanli.scheduling import load_profile
 
     config = config_from(args)
     profiles = [args.profile] + [p.strip() for p in args.compare.split(",") if p.strip() and p.strip() != args.profile]
