@@ -1,0 +1,1 @@
+"""Discrete-event simulator: a clock, a cluster and sinks around the same ``schedule()`` the live loop calls."""

@@ -1,0 +1,1 @@
+"""The web dashboard: static pages served by the API at ``/``, reading the same REST API."""
