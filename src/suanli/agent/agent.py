@@ -35,6 +35,7 @@ class Running:
     started: float
     log_offset: int = 0
     killed: str = ""          # "", "requested", "time_limit"
+    reported: bool = False    # the platform acknowledged "running"
 
 
 @dataclass
@@ -69,6 +70,8 @@ class Agent:
                 r.killed = "time_limit"
                 r.handle.kill()
         for r in list(self.running.values()):
+            if not r.reported:
+                self.report_running(r)
             self.ship_logs(r)                                                                            # 4
             code = r.handle.poll()
             if code is not None:
@@ -121,8 +124,14 @@ class Agent:
             return
         self.slots[pool].difference_update(slots)
         self.running[pid] = Running(pl, handle, slots, pool, time.time())
-        self.client.post(f"/v1/agent/placements/{pid}/status", {"state": "running", "slots": slots})
         log.info("placement %s started on %s slots %s", pid, pool, slots)
+        self.report_running(self.running[pid])
+
+    def report_running(self, r: Running) -> None:
+        """Retried every step until the platform answers (a lost reply is not a lost state)."""
+        pid = r.placement["placement_id"]
+        self.client.post(f"/v1/agent/placements/{pid}/status", {"state": "running", "slots": r.slots})
+        r.reported = True
 
     def run(self, stop: Any = None) -> None:
         while True:

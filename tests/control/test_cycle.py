@@ -1,0 +1,143 @@
+"""The live cycle against a real store: place, bind, lost sites, preemption, cancel, drain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api.helpers import World, make_world
+
+
+@pytest.fixture
+def world(store_url: str) -> Iterator[World]:
+    w = make_world(store_url)
+    yield w
+    w.p.db.dispose()
+
+
+def beat(w: World, role: str = "agent", free: dict[str, int] | None = None, held: list[str] | None = None) -> dict:
+    r = w.client.post("/v1/agent/heartbeat", json={"free": free or {}, "held": held or []}, headers=w.h(role))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def submit(w: World, **body: object) -> str:
+    r = w.client.post("/v1/jobs", json={"command": ["true"], **body}, headers=w.h("tenant"))
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+def job(w: World, job_id: str) -> dict:
+    return w.client.get(f"/v1/jobs/{job_id}", headers=w.h("operator")).json()
+
+
+def test_jobs_wait_until_a_site_is_up_and_say_why(world: World) -> None:
+    jid = submit(world, gpus=2)
+    world.cycle()
+    j = job(world, jid)
+    assert j["state"] == "pending" and j["reason"]
+    rows = world.client.get(f"/v1/jobs/{jid}/explain", headers=world.h("tenant")).json()["pools"]
+    assert {r["verdict"] for r in rows} == {"site down"}
+    beat(world)
+    world.cycle()
+    j = job(world, jid)
+    assert j["state"] == "placed" and j["site"] == "nx-hub" and j["attempts"] == 1
+    assert [p["state"] for p in j["placements"]] == ["assigned"]
+
+
+def test_a_lost_site_requeues_its_jobs_and_they_run_elsewhere(world: World) -> None:
+    beat(world)
+    jid = submit(world, gpus=1)
+    world.cycle()
+    pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]
+    world.client.post(f"/v1/agent/placements/{pl['placement_id']}/status", json={"state": "running", "slots": [0]},
+                      headers=world.h("agent"))
+    assert job(world, jid)["state"] == "running"
+    beat(world, "other_agent")   # sh-city comes up
+    now = world.p.now()
+    world.p.clock = lambda: now + world.p.settings.lease_s + 5   # nx-hub's lease lapses (sh-city beats again)
+    beat(world, "other_agent")
+    world.cycle()
+    j = job(world, jid)
+    assert j["site"] == "sh-city" and j["state"] == "placed" and j["attempts"] == 2
+    assert [p["state"] for p in j["placements"]] == ["assigned", "lost"]
+    sites = {s["name"]: s["health"] for s in world.client.get("/v1/sites", headers=world.h("operator")).json()["items"]}
+    assert sites["nx-hub"] == "lost"
+    # the old agent comes back: the platform tells it to kill the stale placement
+    assert pl["placement_id"] in beat(world, held=[pl["placement_id"]])["kill"]
+
+
+def test_a_heartbeat_without_a_held_placement_requeues_it(world: World) -> None:
+    beat(world)
+    jid = submit(world)
+    world.cycle()
+    pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]
+    beat(world, held=[pl["placement_id"]])
+    assert job(world, jid)["state"] == "placed"
+    beat(world, held=[])            # the agent restarted and lost it
+    assert job(world, jid)["state"] == "pending"
+    world.cycle()
+    assert job(world, jid)["attempts"] == 2
+
+
+def test_cancel_of_a_running_job_asks_the_agent_to_kill_it(world: World) -> None:
+    beat(world)
+    jid = submit(world)
+    world.cycle()
+    pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]["placement_id"]
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running"}, headers=world.h("agent"))
+    assert world.client.post(f"/v1/jobs/{jid}/cancel", headers=world.h("tenant")).json()["state"] == "cancelled"
+    assert beat(world, held=[pl])["kill"] == [pl]
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "killed", "exit_code": -9},
+                      headers=world.h("agent"))
+    j = job(world, jid)
+    assert j["state"] == "cancelled" and j["placements"][0]["state"] == "cancelled"
+    assert world.client.post(f"/v1/jobs/{jid}/cancel", headers=world.h("tenant")).status_code == 409
+
+
+def test_preemption_kills_the_victim_and_requeues_it(world: World) -> None:
+    beat(world)
+    low = submit(world, gpus=8, preemptible=True, priority=0)
+    world.cycle()
+    pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]["placement_id"]
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running"}, headers=world.h("agent"))
+    high = submit(world, gpus=8, priority=100, allowed_regions=["ningxia"])
+    world.cycle()
+    assert job(world, low)["state"] == "preempted"
+    assert beat(world, held=[pl])["kill"] == [pl]
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "killed", "exit_code": -9},
+                      headers=world.h("agent"))
+    assert job(world, low)["state"] == "pending"
+    world.cycle()
+    assert job(world, high)["state"] == "placed"
+
+
+def test_a_draining_site_gets_no_new_placements(world: World) -> None:
+    beat(world)
+    world.client.post("/v1/sites/nx-hub/drain", headers=world.h("operator"))
+    jid = submit(world)
+    world.cycle()
+    assert job(world, jid)["state"] == "pending"
+    world.client.post("/v1/sites/nx-hub/undrain", headers=world.h("operator"))
+    world.cycle()
+    assert job(world, jid)["state"] == "placed"
+
+
+def test_metered_usage_of_a_finished_job(world: World) -> None:
+    beat(world)
+    jid = submit(world, gpus=2)
+    world.cycle()
+    pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]["placement_id"]
+    t0 = world.p.now()
+    world.p.clock = lambda: t0
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running"}, headers=world.h("agent"))
+    world.p.clock = lambda: t0 + 3600
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "succeeded", "exit_code": 0},
+                      headers=world.h("agent"))
+    u = world.client.get(f"/v1/usage?job_id={jid}", headers=world.h("tenant")).json()["items"][0]
+    # 2 x A100 for one hour = 0.624 PF16-h; 2 x 400 W x 1 h x PUE 1.2 = 0.96 kWh; 642.3 g/kWh x (1 - 0.4)
+    assert u["pf16h"] == pytest.approx(0.624)
+    assert u["energy_kwh"] == pytest.approx(0.96)
+    assert u["carbon_kg"] == pytest.approx(0.96 * 642.3 * 0.6 / 1000, rel=1e-4)
+    assert u["cost"] == "4.992000"
