@@ -47,7 +47,7 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
         ci[table.site_of == site] = float(np.min(s.values))
     for site, s in (price_series or {}).items():
         price[table.site_of == site] = float(np.min(s.values))
-    groups: dict[tuple[object, ...], list[int]] = defaultdict(list)
+    groups: dict[tuple[bool, str, float, tuple[str, ...], int, str | None, bool], list[int]] = defaultdict(list)
     for i, j in enumerate(jobs):
         data_region = j.data[0].region if len(j.data) == 1 else None
         key = (j.compute_pf16h is None, j.reference_accelerator, intensity_of(j), j.allowed_models, j.gpus,
@@ -55,16 +55,16 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
         groups[key].append(i)
     for key, idx in groups.items():
         by_duration, ref, intensity, models, gpus, data_region, multi = key
-        eligible = table.capacity >= int(gpus)  # type: ignore[call-overload]
+        eligible = table.capacity >= int(gpus)
         if models:
-            eligible = eligible & table.model_mask(models)  # type: ignore[arg-type]
+            eligible = eligible & table.model_mask(models)
         if not eligible.any():
             continue
         if by_duration:
-            base = table.slowdown(str(ref), float(intensity))  # type: ignore[arg-type]
+            base = table.slowdown(str(ref), float(intensity))
             scale = np.asarray([jobs[i].duration_s for i in idx])
         else:
-            base = 1000.0 * 3600.0 / table.effective_tflops(float(intensity))  # type: ignore[arg-type]
+            base = 1000.0 * 3600.0 / table.effective_tflops(float(intensity))
             scale = np.asarray([(jobs[i].compute_pf16h or 0.0) / jobs[i].gpus for i in idx])
         runtime = scale[:, None] * base[None, :]                     # [jobs, pools]
         staging = np.zeros_like(runtime)
@@ -84,7 +84,7 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
                         r = table.region_index(d.region)
                         staging[row] = np.maximum(staging[row], table.staging_s(r, d.size_gb))
                         egress[row] += d.size_gb * table.egress_per_gb[r, table.region_of]
-        work = runtime * int(gpus)  # type: ignore[call-overload]  # chip-seconds per pool
+        work = runtime * float(gpus)  # chip-seconds per pool
         pf16h = work * table.fp16_tflops[None, :] / 1000.0 / 3600.0
         energy = work * table.tdp_w[None, :] * table.pue[None, :] / 3.6e6
         masked = np.where(eligible[None, :], 1.0, np.nan)

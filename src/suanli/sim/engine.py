@@ -127,7 +127,7 @@ class Simulator:
         self._cycle_queued = False
         self._last_cycle = -float("inf")
         self._usage: dict[str, tuple[float, float]] = {}   # tenant -> (decayed PF16-h, as of time)
-        self._in_use: Counter[str] = Counter()             # tenant -> PFLOPS held
+        self._in_use: dict[str, float] = {}                # tenant -> PFLOPS held
         self._preemptible_prios: Counter[int] = Counter()  # priorities of running preemptible jobs
         self._weights = {t.name: t.weight for t in fed.tenants}
         self._largest_pool = int(table.capacity.max()) if table.n else 0
@@ -221,7 +221,7 @@ class Simulator:
     # -- bookkeeping --------------------------------------------------------------------------
     def _usage_at(self, tenant: str) -> float:
         value, since = self._usage.get(tenant, (0.0, self.clock.now))
-        return value * 0.5 ** ((self.clock.now - since) / self.config.fairshare_half_life_s)
+        return float(value * 0.5 ** ((self.clock.now - since) / self.config.fairshare_half_life_s))
 
     def _charge(self, tenant: str, pf16h: float) -> None:
         self._usage[tenant] = (self._usage_at(tenant) + pf16h, self.clock.now)
@@ -230,7 +230,7 @@ class Simulator:
         self.cluster.hold(run, pool, self.clock.now)
         job = run.job
         pflops = float(self.table.fp16_tflops[pool]) * job.gpus / 1000.0
-        self._in_use[job.tenant] += pflops
+        self._in_use[job.tenant] = self._in_use.get(job.tenant, 0.0) + pflops
         self._charge(job.tenant, pflops * run.runtime_s / 3600.0)
         if job.preemptible:
             self._preemptible_prios[job.priority] += 1
@@ -299,8 +299,8 @@ class Simulator:
         return True
 
     def _apply(self, result: CycleResult) -> None:
-        for p in sorted(result.preemptions, key=lambda p: p.victim_id):
-            victim = self.runs.get(p.victim_id)
+        for pre in sorted(result.preemptions, key=lambda p: p.victim_id):
+            victim = self.runs.get(pre.victim_id)
             if victim is None or victim.pool < 0 or victim.done:
                 self.invalid += 1
                 continue
@@ -316,12 +316,13 @@ class Simulator:
                     s.on_reject(self.clock.now, run, reason)
         down = self.cluster.down
         for p in sorted(result.placements, key=lambda p: p.job_id):
-            run = self.runs.get(p.job_id)
-            ok = (run is not None and p.job_id in self.pending and p.count == run.job.gpus
+            placed = self.runs.get(p.job_id)
+            ok = (placed is not None and p.job_id in self.pending and p.count == placed.job.gpus
                   and self.cluster.free[p.pool] >= p.count and int(self.table.site_of[p.pool]) not in down)
-            if not ok or run is None:
+            if not ok or placed is None:
                 self.invalid += 1
                 continue
+            run = placed
             self.pending.remove(p.job_id)
             self._hold(run, p.pool)
             self._emit("place", p.job_id, f"{self.table.label(p.pool)} x{p.count}")

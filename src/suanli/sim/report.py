@@ -80,7 +80,7 @@ def write_plots(cmp: Comparison, out: Path) -> list[Path]:
     sites = list(table.site_names)
     width = 0.8 / max(1, len(names))
     for k, run in enumerate(cmp.runs):
-        util = [doc["profiles"][run.name]["utilization_by_site"][s] for s in sites]
+        util = [doc["profiles"][run.name]["utilization_by_site"][site] for site in sites]
         ax.bar(np.arange(len(sites)) + k * width, util, width, label=run.name)
     ax.set_xticks(np.arange(len(sites)) + width * (len(names) - 1) / 2, sites, rotation=60, ha="right", fontsize=7)
     ax.set(ylabel="accelerators held / capacity", title="Utilization per site", ylim=(0, 1))
@@ -113,9 +113,9 @@ def write_plots(cmp: Comparison, out: Path) -> list[Path]:
     tiers = sorted({t for n in names for t in doc["profiles"][n]["pf16h_by_tier"]})
     bottom = np.zeros(len(names))
     for tier in tiers:
-        vals = np.asarray([doc["profiles"][n]["pf16h_by_tier"].get(tier, 0.0) for n in names])
-        ax.bar(names, vals, bottom=bottom, label=tier)
-        bottom += vals
+        tier_vals = np.asarray([doc["profiles"][n]["pf16h_by_tier"].get(tier, 0.0) for n in names])
+        ax.bar(names, tier_vals, bottom=bottom, label=tier)
+        bottom += tier_vals
     ax.set(ylabel="PF16-hours", title="PF16-hours delivered per tier")
     ax.legend()
     save(fig, "pf16h_by_tier.png")

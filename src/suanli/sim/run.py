@@ -75,7 +75,7 @@ def simulate_profiles(trace: Trace, federation: Federation, profiles: Sequence[s
         if bounds is None:
             bounds = job_bounds(table, jobs, sim.cluster.carbon_series, sim.cluster.price_series)
         name = profile.name
-        result = sim.run(None if progress is None else (lambda x, n=name: progress(n, x)))
+        result = sim.run(None if progress is None else _bind(progress, name))
         unfinished_deadline = sum(1 for jid in result.rejected if sim.runs[jid].original.deadline is not None)
         unfinished_deadline += sum(1 for run in sim.runs.values()
                                    if not run.done and run.original.deadline is not None)
@@ -93,6 +93,10 @@ def simulate_profiles(trace: Trace, federation: Federation, profiles: Sequence[s
     }
     doc["config"]["outages"] = [asdict(o) for o in config.outages]
     return Comparison(document=doc, runs=tuple(runs), table=table)
+
+
+def _bind(progress: Callable[[str, float], None], name: str) -> Callable[[float], None]:
+    return lambda fraction: progress(name, fraction)
 
 
 def jct_array(run: ProfileRun) -> np.ndarray:
