@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from market_builders import BOOK, PRICES, RESERVATION, record
+from market_builders import BOOK, RESERVATION, record
 
 from suanli.domain.errors import InvalidInput
 from suanli.market.billing import (

@@ -27,6 +27,10 @@ class LedgerStore(Protocol):
     def record_billing(self, billing: Billing) -> None:
         """Store a billing result's lines and transaction (inside ``writing()``)."""
 
+    def try_record_billing(self, billing: Billing) -> bool:
+        """Like ``record_billing``, but if a meter record of it is already billed store nothing
+        and return False (inside ``writing()``)."""
+
     def post(self, tx: Transaction) -> None:
         """Store a transaction (inside ``writing()``)."""
 

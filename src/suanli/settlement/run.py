@@ -1,15 +1,19 @@
 """Running billing against a ledger store, one atomic batch at a time.
 
-``bill_batch`` is the use case, in numbered steps, all inside one ``store.writing()`` unit:
+``bill_batch`` is the use case, in numbered steps, all inside one ``store.writing()`` unit (an
+exclusive write transaction):
 
-1. ask the store which of the batch's meter records are already billed;
-2. price the rest (pure: ``suanli.market.billing.bill``);
-3. call ``after_pricing`` if given - a **test-only hook**: the crash test passes a callback that
+1. price the batch (pure: ``suanli.market.billing.bill``), optimistically assuming none of its
+   records is billed yet - the common case, which saves a look-up per record;
+2. call ``after_pricing`` if given - a **test-only hook**: the crash test passes a callback that
    SIGKILLs the process here, between pricing and posting;
-4. store the lines and the batch's transaction; commit.
+3. store the lines and the batch's transaction; if the store's unique meter-id guard finds a
+   record already billed, nothing of the batch is stored and instead:
+4. ask the store which records are billed, price the others, store them;
+5. commit.
 
-A crash before step 4 commits leaves nothing; a re-run bills those records then. Records already
-billed are skipped, so offering a record twice (or from two processes at once) bills it once.
+A crash before step 5 leaves nothing; a re-run bills those records then. Records already billed
+are skipped, so offering a record twice (or from two processes at once) bills it once.
 """
 
 from __future__ import annotations
@@ -24,13 +28,15 @@ from suanli.settlement.ports import LedgerStore
 def bill_batch(store: LedgerStore, records: Sequence[MeterRecord], book: TermsBook, *, batch_id: str, at: float,
                after_pricing: Callable[[Billing], None] | None = None) -> Billing:
     with store.writing():
-        already = store.billed([r.id for r in records])                                   # 1
-        result = bill(records, book, already_billed=already, batch_id=batch_id, at=at)   # 2
-        if after_pricing is not None:                                                     # 3
+        result = bill(records, book, batch_id=batch_id, at=at)                            # 1
+        if after_pricing is not None:                                                     # 2
             after_pricing(result)
-        if result.lines:
-            store.record_billing(result)                                                  # 4
-    return result
+        if result.lines and not store.try_record_billing(result):                         # 3
+            already = store.billed([r.id for r in records])                               # 4
+            result = bill(records, book, already_billed=already, batch_id=batch_id, at=at)
+            if result.lines:
+                store.record_billing(result)
+    return result                                                                         # 5
 
 
 def batches(records: Iterable[MeterRecord], size: int) -> Iterator[list[MeterRecord]]:

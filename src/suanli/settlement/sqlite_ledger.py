@@ -106,6 +106,20 @@ class SqliteLedger:
         self.conn.executemany("INSERT INTO ledger_postings (tx_id, account, amount_cents) VALUES (?, ?, ?)",
                               [(tx.id, p.account, int(p.amount.scaleb(2))) for p in tx.postings])
 
+    def try_record_billing(self, billing: Billing) -> bool:
+        """Store the billing unless one of its meter records is already billed (the UNIQUE guard
+        fires): then store nothing of it and return False. Inside ``writing()``."""
+        self._require_unit()
+        self.conn.execute("SAVEPOINT batch")
+        try:
+            self.record_billing(billing)
+        except sqlite3.IntegrityError:
+            self.conn.execute("ROLLBACK TO batch")
+            self.conn.execute("RELEASE batch")
+            return False
+        self.conn.execute("RELEASE batch")
+        return True
+
     def record_billing(self, billing: Billing) -> None:
         self._require_unit()
         tx_id = ""
