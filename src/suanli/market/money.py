@@ -14,7 +14,7 @@ Invariants:
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from suanli.domain.errors import InvalidInput
@@ -29,6 +29,7 @@ QTY_SCALE = 1_000_000         # integer quantity units per PF16-hour
 QTY_EXP = 6                   # QTY_SCALE == 10 ** QTY_EXP
 RATE_SCALE = 1_000_000        # integer units per 1 of a rate (fee rates carry at most 6 decimals)
 ZERO = Decimal(0)
+ROUND_DOWN_QTY = ROUND_DOWN   # capacity offered is truncated to the quantity quantum, never rounded up
 
 
 def round_money(amount: Decimal) -> Decimal:
