@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import job
+from simbuild import job
 
 from suanli.scheduling import build_pool_table, load_profile
 from suanli.sim.engine import Outage, SimConfig, Simulator
@@ -83,3 +83,12 @@ def test_a_job_larger_than_every_pool_is_rejected(tiny):
     result, log, _, _ = run(tiny, [job("huge", 0, 100, 16)])
     assert list(result.rejected) == ["huge"]
     assert any(line.startswith("0.0 reject huge") for line in log.lines())
+
+
+def test_hourly_price_series_prices_the_hours_a_job_ran(tiny, tmp_path):
+    prices = tmp_path / "prices.csv"
+    prices.write_text("datetime_utc,price\n2021-01-01 00:00,10\n2021-01-01 01:00,30\n")
+    jobs = [job("j", 0, 7200, 4)]     # two hours on the A100 pool: one at 10, one at 30
+    _, _, col, _ = run(tiny, jobs, price_series={"west-hub": str(prices)})
+    (rec,) = col.records
+    assert rec.cost == pytest.approx(0.312 * 4 * 2 * 20.0)
