@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,7 +29,7 @@ from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.domain.jobs import Job
 from suanli.scheduling import Profile, TenantState, make_snapshot, schedule
 from suanli.scheduling.table import PoolTable
-from suanli.scheduling.types import CycleResult, Snapshot
+from suanli.scheduling.types import CycleResult, RunningJob, Snapshot
 from suanli.sim.cluster import JobRun, SimCluster
 from suanli.sim.events import EventQueue, Kind, SimClock, SimEvent
 from suanli.sim.pending import PendingQueue
@@ -277,7 +277,7 @@ class Simulator:
         tenants = {t: TenantState(usage_pf16h=self._usage_at(t), in_use_pflops=self._in_use.get(t, 0.0),
                                   weight=self._weights.get(t, 1.0))
                    for t in sorted({j.tenant for j in window})}
-        snap = make_snapshot(self.table, now, window, tuple(self.cluster.running.values()), tenants,
+        snap = make_snapshot(self.table, now, window, self._running_view(window), tenants,
                              available=self.cluster.available(), carbon_g_per_kwh=self.cluster.carbon_now(now),
                              price_per_pf16h=self.cluster.price_now(now))
         result = self.schedule_fn(snap, self.profile, self.rng)
@@ -285,6 +285,27 @@ class Simulator:
         self._apply(result)
         for s in self.sinks:
             s.on_cycle(now, len(self.pending), self.cluster.free)
+
+    def _running_view(self, window: list[Job]) -> tuple[RunningJob, ...]:
+        """The running jobs as the cycle sees them. When a waiting job may preempt (it outranks a
+        running preemptible job and does not fit anywhere now), preemptible jobs carry their last
+        checkpoint, so the core can count what a preemption would lose; otherwise the stored
+        values are passed as they are (refreshing them every cycle would cost more than the cycle)."""
+        running = self.cluster.running
+        if not (self.profile.preemption and self._preemptible_prios):
+            return tuple(running.values())
+        lowest = min(self._preemptible_prios)
+        most = int(self.cluster.free.max())
+        if not any(j.priority > lowest and j.gpus > most for j in window):
+            return tuple(running.values())
+        now = self.clock.now
+        every = self.config.checkpoint_interval_s
+        view = []
+        for r in running.values():
+            if r.job.preemptible:
+                r = replace(r, last_checkpoint=self.cluster.last_checkpoint(self.runs[r.job.id], now, every))
+            view.append(r)
+        return tuple(view)
 
     def _cannot_place(self, window: list[Job]) -> bool:
         free = self.cluster.free
