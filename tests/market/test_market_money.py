@@ -35,6 +35,7 @@ def test_parse_money_accepts_strings_ints_and_decimals(value, expected):
 @pytest.mark.parametrize("value, problem", [
     (0.1, "not a float"), ("abc", "not a number"), ("NaN", "finite"), ("-1", "zero or more"),
     ("1.001", "more than 2 decimals"), (True, "not a bool"), (None, "decimal string"), ("Infinity", "finite"),
+    ("1e40", "too large"),
 ])
 def test_parse_money_refuses_floats_and_garbage(value, problem):
     with pytest.raises(InvalidInput) as err:

@@ -186,7 +186,8 @@ def clear_market(bids: Iterable[Bid], asks: Iterable[Ask]) -> dict[tuple[str, st
     """Clear every (grade, region) book; books with bids or asks only clear with no trades."""
     books: dict[tuple[str, str], tuple[list[Bid], list[Ask]]] = defaultdict(lambda: ([], []))
     ids: set[str] = set()
-    for order in [*bids, *asks]:
+    orders: list[Bid | Ask] = [*bids, *asks]
+    for order in orders:
         if not order.grade or not order.region:
             raise InvalidInput("a spot order needs a grade and a region", field="order", value=order.id,
                                fix="set grade and region on every bid and ask")

@@ -78,9 +78,14 @@ def _checked(d: Decimal, field: str, value: Any, what: str, quantum: Decimal, *,
     if d < 0 or (positive and d == 0):
         raise InvalidInput(f"{what} must be {'positive' if positive else 'zero or more'}", field=field,
                            value=value, fix="give a value above 0" if positive else "give a value >= 0")
-    if d != d.quantize(quantum):
-        raise InvalidInput(f"{what} has more than {-quantum.as_tuple().exponent} decimals", field=field,
-                           value=value, fix=f"round it to {quantum}")
+    try:
+        exact = d == d.quantize(quantum)
+    except InvalidOperation:
+        raise InvalidInput(f"{what} is too large", field=field, value=value, fix="give a smaller number") from None
+    if not exact:
+        places = len(str(quantum).partition(".")[2])
+        raise InvalidInput(f"{what} has more than {places} decimals", field=field, value=value,
+                           fix=f"round it to {quantum}")
     return d
 
 

@@ -54,7 +54,7 @@ assert LINE_COLUMNS.startswith("meter_id, tenant") and len(InvoiceLine._fields) 
 
 
 def _row_line(row: Sequence[Any]) -> InvoiceLine:
-    return InvoiceLine(*row[:9], Term(row[9]), *row[10:])
+    return InvoiceLine(*row[:9], Term(row[9]), *row[10:])  # type: ignore[call-arg]
 
 
 class SqliteLedger:
