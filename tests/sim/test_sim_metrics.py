@@ -97,3 +97,22 @@ def test_simulate_cli_writes_report_and_rejects_bad_input(tmp_path, capsys):
         assert main(["simulate", "--limit", "5", "--quiet", "--out", str(out), *argv]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and err[0].startswith("suanli: error:"), err
+
+
+def test_the_snapshot_the_simulator_builds_is_what_make_snapshot_builds():
+    from suanli.scheduling import build_pool_table, load_profile, make_snapshot, schedule
+    from suanli.sim.engine import Outage, Simulator
+
+    fed, tr = trace(jobs=300)
+    table = build_pool_table(fed)
+    seen = []
+
+    def checked(snap, profile, rng):
+        ref = make_snapshot(table, snap.now, snap.pending, snap.running, snap.tenants, available=snap.available)
+        assert (ref.free == snap.free).all()
+        seen.append(len(snap.running))
+        return schedule(snap, profile, rng)
+
+    config = SimConfig(outages=(Outage("hub-horinger", 20000, 30000),))
+    result = Simulator(table, tr.jobs, load_profile("balanced"), config, schedule_fn=checked).run()
+    assert result.finished == 300 and max(seen) > 10

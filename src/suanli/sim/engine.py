@@ -27,7 +27,7 @@ import numpy as np
 
 from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.domain.jobs import Job
-from suanli.scheduling import Profile, TenantState, make_snapshot, schedule
+from suanli.scheduling import Profile, TenantState, schedule
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import CycleResult, RunningJob, Snapshot
 from suanli.sim.cluster import JobRun, SimCluster
@@ -277,9 +277,15 @@ class Simulator:
         tenants = {t: TenantState(usage_pf16h=self._usage_at(t), in_use_pflops=self._in_use.get(t, 0.0),
                                   weight=self._weights.get(t, 1.0))
                    for t in sorted({j.tenant for j in window})}
-        snap = make_snapshot(self.table, now, window, self._running_view(window), tenants,
-                             available=self.cluster.available(), carbon_g_per_kwh=self.cluster.carbon_now(now),
-                             price_per_pf16h=self.cluster.price_now(now))
+        available = self.cluster.available()
+        free = self.cluster.free.copy()
+        if available is not None:
+            free[~available] = 0
+        # What make_snapshot builds, from the free counts the cluster keeps (it would recount them
+        # from the running jobs, 1,000 of them per cycle here).
+        snap = Snapshot(table=self.table, now=now, free=free, pending=tuple(window),
+                        running=self._running_view(window), tenants=tenants, available=available,
+                        carbon_g_per_kwh=self.cluster.carbon_now(now), price_per_pf16h=self.cluster.price_now(now))
         result = self.schedule_fn(snap, self.profile, self.rng)
         self._emit("cycle", f"#{self.cycles}", f"pending={len(window)} placed={len(result.placements)}")
         self._apply(result)
@@ -347,5 +353,6 @@ class Simulator:
             self.pending.remove(p.job_id)
             self._hold(run, p.pool)
             self._emit("place", p.job_id, f"{self.table.label(p.pool)} x{p.count}")
-            self.queue.push(run.run_start, Kind.START, p.job_id, run.attempt)
+            if self._log:  # a start changes nothing but the log: no event unless someone listens
+                self.queue.push(run.run_start, Kind.START, p.job_id, run.attempt)
             self.queue.push(run.end, Kind.FINISH, p.job_id, run.attempt)
