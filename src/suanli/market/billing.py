@@ -225,7 +225,10 @@ def bill(records: Iterable[MeterRecord], book: TermsBook, *, already_billed: Col
     seen = set(already_billed)
     lines: list[InvoiceLine] = []
     skipped: list[str] = []
-    totals: dict[str, int] = defaultdict(int)    # cents per account
+    # the postings of InvoiceLine.postings, accumulated in cents without a dict per line
+    due: dict[str, int] = defaultdict(int)        # per tenant: amount - credit
+    earned: dict[str, int] = defaultdict(int)     # per payee account: amount - fee
+    borne: dict[str, int] = defaultdict(int)      # per provider: SLA credits
     fees = 0
     for r in records:
         if r.id in seen:
@@ -234,12 +237,18 @@ def bill(records: Iterable[MeterRecord], book: TermsBook, *, already_billed: Col
         seen.add(r.id)
         x = price_record(r, terms_for(r), rate)
         lines.append(x)
-        # the postings of InvoiceLine.postings, accumulated in cents without a dict per line
-        totals["tenant:" + x.tenant] -= x.amount_cents - x.credit_cents
-        totals[x.payee] += x.amount_cents - x.fee_cents
+        due[x.tenant] += x.amount_cents - x.credit_cents
+        earned[x.payee] += x.amount_cents - x.fee_cents
         if x.credit_cents:
-            totals["provider:" + x.provider] -= x.credit_cents
+            borne[x.provider] += x.credit_cents
         fees += x.fee_cents
+    totals: dict[str, int] = defaultdict(int)
+    for tenant, cents in due.items():
+        totals[tenant_account(tenant)] -= cents
+    for account, cents in earned.items():
+        totals[account] += cents
+    for provider, cents in borne.items():
+        totals[provider_account(provider)] -= cents
     totals[PLATFORM_FEES] += fees
     moved = {a: cents_to_money(c) for a, c in sorted(totals.items()) if c != 0}
     # a batch whose lines all price to zero moves no money: its lines are still recorded
