@@ -42,6 +42,8 @@ def serve(p: Platform, host: str, port: int, *, scheduler: bool = True, reuse_po
         loop.start()
     try:
         server.run(sockets=sockets)
+    except KeyboardInterrupt:
+        pass
     finally:
         if loop is not None:
             loop.stop.set()

@@ -7,8 +7,6 @@ import argparse
 import os
 from typing import Any
 
-from suanli.store.db import sqlite_url
-
 
 def register(sub: Any) -> None:
     p = sub.add_parser("serve", help="run one API replica (and the scheduler when it is the leader)")
@@ -23,6 +21,8 @@ def register(sub: Any) -> None:
 
 
 def database_url(args: argparse.Namespace) -> str:
+    from suanli.store.db import sqlite_url
+
     return args.database_url or os.environ.get("SUANLI_DATABASE_URL") or sqlite_url(args.data_dir)
 
 

@@ -91,6 +91,8 @@ def run(args: argparse.Namespace) -> int:
     threading.Thread(target=start_agents, daemon=True).start()
     try:
         server.run()
+    except KeyboardInterrupt:
+        pass   # Ctrl-C is how `up` is stopped
     finally:
         loop.stop.set()
         for a in agents:

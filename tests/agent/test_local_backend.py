@@ -1,0 +1,49 @@
+"""The local backend runs real subprocesses: slots in CUDA_VISIBLE_DEVICES, logs to a file,
+kill of the whole process group."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from suanli.agent.backends import get_backend
+from suanli.domain.errors import UnknownName
+
+
+def _wait(handle: object, timeout: float = 10) -> int:
+    end = time.time() + timeout
+    while time.time() < end:
+        code = handle.poll()  # type: ignore[attr-defined]
+        if code is not None:
+            return int(code)
+        time.sleep(0.02)
+    raise AssertionError("process did not end")
+
+
+def test_runs_the_command_with_its_slots_and_env(tmp_path: Path) -> None:
+    b = get_backend("local", work_dir=tmp_path)
+    h = b.start({"placement_id": "p-1", "job_id": "j-1", "command": ["sh", "-c", "echo $CUDA_VISIBLE_DEVICES $FOO"],
+                 "env": {"FOO": "bar"}}, [2, 3])
+    assert _wait(h) == 0
+    assert h.read_log(0, 1000) == b"2,3 bar\n"
+    assert h.read_log(4, 1000) == b"bar\n"
+
+
+def test_exit_code_and_kill(tmp_path: Path) -> None:
+    b = get_backend("local", work_dir=tmp_path)
+    assert _wait(b.start({"placement_id": "p-2", "job_id": "j", "command": ["sh", "-c", "exit 3"]}, [0])) == 3
+    h = b.start({"placement_id": "p-3", "job_id": "j", "command": ["sh", "-c", "sleep 30 & sleep 30"]}, [0])
+    time.sleep(0.2)
+    t0 = time.time()
+    h.kill()
+    assert h.poll() is not None and time.time() - t0 < 5
+
+
+def test_a_missing_command_raises_and_unknown_backends_are_named(tmp_path: Path) -> None:
+    b = get_backend("local", work_dir=tmp_path)
+    with pytest.raises(OSError):
+        b.start({"placement_id": "p-4", "job_id": "j", "command": ["/no/such/program"]}, [0])
+    with pytest.raises(UnknownName, match="local"):
+        get_backend("quantum")

@@ -1,0 +1,142 @@
+"""End to end through HTTP with real processes: ``suanli up`` (API, scheduler, three local
+sites each with its agent) driven by the ``suanli`` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Procs, free_port, wait_for, wait_healthy
+
+pytestmark = pytest.mark.slow
+
+
+class Cli:
+    def __init__(self, url: str, token: str, cwd: Path) -> None:
+        self.env = {**os.environ, "SUANLI_URL": url, "SUANLI_TOKEN": token, "SUANLI_CONFIG": str(cwd / "none.json")}
+        self.cwd = cwd
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run([sys.executable, "-m", "suanli.cli.main", *args], env=self.env, cwd=self.cwd,
+                           capture_output=True, text=True, timeout=60)
+        if check:
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r
+
+    def json(self, *args: str) -> dict:
+        at = args.index("--") if "--" in args else len(args)
+        return json.loads(self.run(*args[:at], "--json", *args[at:]).stdout)
+
+
+def _agent_pid(site: str, data: Path) -> int | None:
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"agent" in cmd and site.encode() in cmd and any(str(data).encode() in c for c in cmd):
+                return int(d.name)
+    return None
+
+
+@pytest.fixture(scope="module")
+def procs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Procs]:
+    p = Procs(tmp_path_factory.mktemp("e2e-procs"))
+    yield p
+    p.close()
+
+
+@pytest.fixture(scope="module")
+def up(procs: Procs, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """One platform for the module; the tests run in file order and the last one stops it."""
+    tmp_path = tmp_path_factory.mktemp("e2e")
+    data = tmp_path / "data"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"SUANLI_LEASE_S": "3", "SUANLI_CYCLE_S": "0.2"}
+    proc = procs.start(["up", "--port", str(port), "--data-dir", str(data)], "up", env)
+    wait_healthy(url)
+    wait_for(lambda: "suanli is up" in procs.log("up"), timeout=15, what="the banner")
+    cli = Cli(url, (data / "tenant.token").read_text().strip(), tmp_path)
+    wait_for(lambda: all(s["health"] == "up" for s in cli.json("sites")["items"]), timeout=15, what="agents up")
+    return {"proc": proc, "url": url, "data": data, "cli": cli, "port": port, "env": env}
+
+
+def test_submit_run_logs_usage_and_listings(up: dict, procs: Procs) -> None:
+    cli, data = up["cli"], up["data"]
+    for name in ("operator.token", "tenant.token"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600
+    assert "operator.token" in procs.log("up") and up["url"] in procs.log("up")
+    job = cli.json("submit", "--gpus", "2", "--class", "train", "--",
+                   "python3", "-c", "import os; print('slots', os.environ['CUDA_VISIBLE_DEVICES'])")
+    done = wait_for(lambda: (lambda j: j if j["state"] == "succeeded" else None)(cli.json("job", "show", job["id"])),
+                    timeout=30, what="the job to succeed")
+    assert done["exit_code"] == 0 and done["site"] in ("nx-hub", "sh-city", "sz-edge")
+    logs = cli.run("job", "logs", job["id"]).stdout
+    assert logs.startswith("slots ") and len(logs.split()[1].split(",")) == 2
+    usage = cli.json("usage", "--by", "job")
+    assert usage["items"][0]["job"] == job["id"] and usage["items"][0]["pf16h"] > 0
+    assert usage["items"][0]["energy_kwh"] > 0 and usage["items"][0]["carbon_kg"] > 0
+    assert cli.json("jobs")["items"][0]["id"] == job["id"]
+    assert len(cli.json("sites")["items"]) == 3
+    top = cli.json("top", "--once")
+    assert top["federation"]["total"]["accelerators"] == 14
+    assert "PF16" in cli.run("usage", "--by", "site").stdout.upper()
+    explain = cli.json("job", "explain", job["id"])
+    assert len(explain["pools"]) == 3
+    bad = cli.run("submit", "--gpus", "0", "--", "true", check=False)
+    assert bad.returncode != 0 and "gpus" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_cancel_a_running_job(up: dict) -> None:
+    cli = up["cli"]
+    job = cli.json("submit", "--", "sleep", "60")
+    wait_for(lambda: cli.json("job", "show", job["id"])["state"] == "running", timeout=20, what="running")
+    assert cli.json("job", "cancel", job["id"])["state"] == "cancelled"
+    j = wait_for(lambda: (lambda j: j if j["placements"][0]["state"] == "cancelled" else None)(
+        cli.json("job", "show", job["id"])), timeout=15, what="the agent to kill it")
+    assert j["state"] == "cancelled"
+
+
+def test_an_agent_dies_and_its_job_completes_on_another_site(up: dict) -> None:
+    cli, data = up["cli"], up["data"]
+    job = cli.json("submit", "--gpus", "2", "--", "sh", "-c", "sleep 4; echo finished")
+    j = wait_for(lambda: (lambda j: j if j["state"] == "running" else None)(cli.json("job", "show", job["id"])),
+                 timeout=20, what="running")
+    first = j["site"]
+    pid = _agent_pid(first, data)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    done = wait_for(lambda: (lambda j: j if j["state"] == "succeeded" else None)(cli.json("job", "show", job["id"])),
+                    timeout=40, what="the job to finish elsewhere")
+    assert done["site"] != first and done["attempts"] == 2
+    assert [p["state"] for p in sorted(done["placements"], key=lambda p: p["attempt"])] == ["lost", "succeeded"]
+    sites = {s["name"]: s["health"] for s in cli.json("sites")["items"]}
+    assert sites[first] == "lost"
+    assert "finished" in cli.run("job", "logs", job["id"]).stdout
+
+
+def test_ctrl_c_stops_cleanly_and_up_resumes(up: dict, procs: Procs) -> None:
+    cli, data = up["cli"], up["data"]
+    job = cli.json("submit", "--", "true")
+    wait_for(lambda: cli.json("job", "show", job["id"])["state"] == "succeeded", timeout=20, what="done")
+    token = (data / "tenant.token").read_text()
+    os.killpg(up["proc"].pid, signal.SIGINT)
+    assert up["proc"].wait(timeout=20) == 0
+    time.sleep(0.5)
+    assert all(_agent_pid(s, data) is None for s in ("nx-hub", "sh-city", "sz-edge"))
+    proc = procs.start(["up", "--port", str(up["port"]), "--data-dir", str(data)], "up2", up["env"])
+    wait_healthy(up["url"])
+    assert (data / "tenant.token").read_text() == token
+    assert cli.json("job", "show", job["id"])["state"] == "succeeded"
+    procs.kill(proc, signal.SIGINT)
