@@ -200,10 +200,3 @@ class SimCluster:
         if seg.run_s > 0:
             run.lost_pf16h += seg.pf16h * lost / seg.run_s
         return seg, lost
-
-    def last_checkpoint(self, run: JobRun, now: float, checkpoint_default: float) -> float | None:
-        interval = run.job.checkpoint_interval_s if run.job.checkpoint_interval_s is not None else checkpoint_default
-        ran = now - run.run_start
-        if ran <= 0 or interval <= 0:
-            return None
-        return run.run_start + (ran // interval) * interval

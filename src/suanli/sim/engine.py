@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -306,10 +306,18 @@ class Simulator:
             return tuple(running.values())
         now = self.clock.now
         every = self.config.checkpoint_interval_s
+        top = max(j.priority for j in window)
+        runs = self.runs
         view = []
         for r in running.values():
-            if r.job.preemptible:
-                r = replace(r, last_checkpoint=self.cluster.last_checkpoint(self.runs[r.job.id], now, every))
+            job = r.job
+            if job.preemptible and job.priority < top:
+                run = runs[job.id]
+                interval = job.checkpoint_interval_s if job.checkpoint_interval_s is not None else every
+                ran = now - run.run_start
+                if ran > 0 and interval > 0:
+                    r = RunningJob(job, r.pool, r.count, r.start, r.expected_end,
+                                   run.run_start + (ran // interval) * interval)
             view.append(r)
         return tuple(view)
 
