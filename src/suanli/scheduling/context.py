@@ -47,7 +47,20 @@ class CycleState:
     budget_left: dict[str, float | None]
     carbon_g: FloatArray
     price: FloatArray
+    free_pct: FloatArray = field(default_factory=lambda: np.zeros(0))
     _rates: dict[tuple[str, str, float], Rates] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.free_pct = self.free * self.table.inv_capacity_pct
+
+    def take(self, pool: int, count: int) -> None:
+        """``count`` accelerators of ``pool`` are no longer free (placed)."""
+        self.free[pool] -= count
+        self.free_pct[pool] = self.free[pool] * self.table.inv_capacity_pct[pool]
+
+    def give(self, pool: int, count: int) -> None:
+        """``count`` accelerators of ``pool`` are free again (preempted)."""
+        self.take(pool, -count)
 
     @classmethod
     def from_snapshot(cls, snap: Snapshot) -> CycleState:

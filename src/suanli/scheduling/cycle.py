@@ -112,7 +112,7 @@ class _Cycle:
         job = v.job
         t = self.table
         q = v.at(pool)
-        self.state.free[pool] -= job.gpus
+        self.state.take(pool, job.gpus)
         if self.state.free[pool] + job.gpus >= self.max_free:
             self.max_free = int(self.state.free.max())
         self.state.in_use_pflops[job.tenant] = self.state.in_use_pflops.get(job.tenant, 0.0) + q["pflops"]
@@ -159,7 +159,7 @@ class _Cycle:
         lost, pool, chosen = best
         for r in chosen:
             self.preempted.add(r.job.id)
-            self.state.free[pool] += r.count
+            self.state.give(pool, r.count)
             self.max_free = max(self.max_free, int(self.state.free[pool]))
             self.ends[pool].remove((r.expected_end, r.count))
             self.preemptions.append(Preemption(victim_id=r.job.id, pool=pool, count=r.count, by_job_id=job.id,

@@ -98,31 +98,59 @@ class Combiner:
 
     def best(self, v: JobVectors, state: CycleState, mask: BoolArray | None) -> tuple[int, float, dict[str, float]]:
         """The pool with the highest weighted score among ``mask`` (None = every pool); ties go to
-        the first pool in declared order. Returns (pool, total score, score per plugin there)."""
+        the first pool in declared order. Returns (pool, total score, score per plugin there).
+
+        A job's own raw row r normalizes to 100 x (hi - r) / span, so its weighted term is a
+        constant minus (100 w / span) x r; constants do not move the argmax, so each own row
+        costs one scaled subtraction, and its 0..100 value is computed only at the chosen pool.
+        """
         shared_rows: list[FloatArray] = []
         shared_weights: list[float] = []
-        own: list[tuple[float, FloatArray]] = []
-        norms: list[FloatArray] = []
-        for raw_fn, w in self._raw_fns:
+        parts: list[tuple[str, Raw, float, float]] = []  # name, raw, hi, span (span < 0: constant)
+        total: FloatArray | None = None
+        for (raw_fn, w), name in zip(self._raw_fns, self._names, strict=True):
             r = raw_fn(v, state)
-            kind = type(r)
-            if kind is Shared:
-                shared_rows.append(r.row)  # type: ignore[union-attr]
+            if isinstance(r, Shared):
+                shared_rows.append(r.row)
                 shared_weights.append(w)
-                norm = self._shared_norm(r.row)  # type: ignore[union-attr]
+                parts.append((name, r, 0.0, 0.0))
+            elif isinstance(r, Scored):
+                term: FloatArray = w * r.row
+                total = term if total is None else total + term
+                parts.append((name, r, 0.0, 0.0))
             else:
-                norm = r.row if kind is Scored else normalize(r)  # type: ignore[union-attr, arg-type]
-                own.append((w, norm))
-            norms.append(norm)
-        total: FloatArray | None = self._shared_total(shared_rows, shared_weights) if shared_rows else None
-        for w, norm in own:
-            total = w * norm if total is None else total + w * norm
-        assert total is not None
-        if mask is not None:
-            total = np.where(mask, total, -np.inf)
-        pool = int(total.argmax())
-        breakdown = {name: float(n[pool]) for name, n in zip(self._names, norms, strict=True)}
-        return pool, float(total[pool]), breakdown
+                lo = float(r.min())
+                hi = float(r.max())
+                span = hi - lo
+                if span <= 1e-12 * max(1.0, abs(lo)):
+                    parts.append((name, r, hi, -1.0))
+                    continue
+                term = (w * 100.0 / span) * r
+                total = -term if total is None else total - term
+                parts.append((name, r, hi, span))
+        if shared_rows:
+            base = self._shared_total(shared_rows, shared_weights)
+            total = base if total is None else total + base
+        if total is None:
+            pool = int(mask.argmax()) if mask is not None else 0
+        else:
+            if mask is not None:
+                total = np.where(mask, total, -np.inf)
+            pool = int(total.argmax())
+        breakdown: dict[str, float] = {}
+        score = 0.0
+        for (name, r, hi, span), w in zip(parts, self.weights, strict=True):
+            if isinstance(r, Shared):
+                value = float(self._shared_norm(r.row)[pool])
+            elif isinstance(r, Scored):
+                value = float(r.row[pool])
+            elif span < 0:
+                value = 100.0
+            else:
+                value = 100.0 * (hi - float(r[pool])) / span
+            breakdown[name] = value
+            score += w * value
+        return pool, score, breakdown
 
 
 class Completion:
@@ -159,8 +187,8 @@ class Packing:
     name = "packing"
 
     def raw(self, v: JobVectors, state: CycleState) -> Raw:
-        left: FloatArray = (state.free - v.job.gpus) * v.table.inv_capacity_pct
-        return Scored(100.0 - left)
+        # 100 - (free - gpus) x 100 / capacity, with the percent of the pool free kept by the state
+        return Scored(v.table.packing_offset(v.job.gpus) - state.free_pct)
 
 
 class Locality:

@@ -131,6 +131,15 @@ class PoolTable:
             self._cache["zeros"] = hit
         return hit  # type: ignore[return-value]
 
+    def packing_offset(self, gpus: int) -> FloatArray:
+        """100 + gpus x 100 / capacity per pool (cached per size): the packing score's offset."""
+        key = ("packing", gpus)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = 100.0 + gpus * self.inv_capacity_pct
+            self._cache[key] = hit
+        return hit  # type: ignore[return-value]
+
     @property
     def inv_capacity_pct(self) -> FloatArray:
         """100 / capacity per pool: turns a count of accelerators into a percent of the pool."""
