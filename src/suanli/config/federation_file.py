@@ -34,8 +34,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from suanli.config import fields as f
 from suanli.domain.accelerators import Catalog, default_catalog
 from suanli.domain.errors import ConfigError, InvalidInput
@@ -68,16 +66,9 @@ def load_federation(name_or_path: str | Path, catalog: Catalog | None = None) ->
 
 def parse_federation(text: str, where: str = "<federation>", catalog: Catalog | None = None) -> Federation:
     catalog = catalog or default_catalog()
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"is not valid YAML ({exc})", where=where, fix="check indentation and quoting") from None
-    try:
+    doc = f.load_yaml(text, where)
+    with f.located(where):
         return _federation(f.mapping(doc, ""), catalog).validate(catalog)
-    except ConfigError:
-        raise
-    except InvalidInput as exc:
-        raise ConfigError(exc.problem, field=exc.field, value=exc.value, fix=exc.fix, where=where) from None
 
 
 def _federation(doc: Mapping[str, Any], catalog: Catalog) -> Federation:

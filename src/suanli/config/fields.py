@@ -6,14 +6,36 @@ Each reader takes the mapping, a key and the dotted path of the mapping, and rai
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from enum import Enum
 from typing import Any, TypeVar
 
-from suanli.domain.errors import InvalidInput
+import yaml
+
+from suanli.domain.errors import ConfigError, InvalidInput
 
 E = TypeVar("E", bound=Enum)
 _MISSING = object()
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """Parse YAML text; a syntax error becomes a ``ConfigError`` naming ``where``."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"is not valid YAML ({exc})", where=where, fix="check indentation and quoting") from None
+
+
+@contextmanager
+def located(where: str) -> Iterator[None]:
+    """Turn any ``InvalidInput`` raised inside into a ``ConfigError`` that names the file."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except InvalidInput as exc:
+        raise ConfigError(exc.problem, field=exc.field, value=exc.value, fix=exc.fix, where=where) from None
 
 
 def path(base: str, key: str | int) -> str:

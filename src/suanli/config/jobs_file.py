@@ -32,8 +32,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from suanli.config import fields as f
 from suanli.domain.accelerators import Catalog, default_catalog
 from suanli.domain.errors import ConfigError, InvalidInput
@@ -93,11 +91,8 @@ def parse_jobs(text: str, where: str = "<jobs>", federation: Federation | None =
                catalog: Catalog | None = None) -> tuple[float, list[Job]]:
     """(now, jobs) from queue-file text; every error names the file, the job and the field."""
     catalog = catalog or default_catalog()
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"is not valid YAML ({exc})", where=where, fix="check indentation and quoting") from None
-    try:
+    doc = f.load_yaml(text, where)
+    with f.located(where):
         if isinstance(doc, list):
             doc = {"jobs": doc}
         doc = f.mapping(doc, "")
@@ -118,10 +113,6 @@ def parse_jobs(text: str, where: str = "<jobs>", federation: Federation | None =
                     raise InvalidInput(exc.problem, field=f.path(jw, exc.field), value=exc.value, fix=exc.fix) from None
             jobs.append(job)
         return now, jobs
-    except ConfigError:
-        raise
-    except InvalidInput as exc:
-        raise ConfigError(exc.problem, field=exc.field, value=exc.value, fix=exc.fix, where=where) from None
 
 
 def load_jobs(path: str | Path, federation: Federation | None = None) -> tuple[float, list[Job]]:
