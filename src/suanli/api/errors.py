@@ -55,7 +55,11 @@ def _fix(err: Any) -> str:
 
 def _validation(_: Request, exc: Exception) -> Any:
     assert isinstance(exc, RequestValidationError)
-    errs = exc.errors()
+    return validation_error(list(exc.errors()))
+
+
+def validation_error(errs: list[Any]) -> Any:
+    """The first problem of a pydantic error list as our JSON error (422)."""
     first = errs[0] if errs else {"loc": (), "msg": "invalid request", "type": ""}
     field = _field(tuple(first.get("loc", ())))
     fix = _fix(first)
