@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import threading
+from dataclasses import replace
 from decimal import Decimal as D
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from settlement_fixtures import BOOK, records
 
 from suanli.market.billing import bill, invoice
+from suanli.market.catalog import Term
 from suanli.market.ledger import balances, transfer
 from suanli.settlement.run import bill_all, bill_batch
 from suanli.settlement.sqlite_ledger import SqliteLedger
@@ -92,3 +94,16 @@ def test_two_processes_posting_the_same_records(tmp_path):
     store = SqliteLedger(db)
     assert store.counts()["lines"] == 2000 and store.counts()["sum_cents"] == 0
     assert store.balances() == balances([bill(records(2000), BOOK, batch_id="x", at=0.0).transaction])
+
+
+def test_names_added_by_a_rolled_back_batch_are_not_remembered(tmp_path):
+    store = SqliteLedger(tmp_path / "l.db")
+    bill_batch(store, records(3), BOOK, batch_id="b0", at=0.0)
+    # a batch with a new tenant and one already-billed record: the optimistic insert rolls back
+    # (taking the new name with it), then the batch is re-priced and stored without m0
+    fresh = [replace(r, tenant="newcomer") for r in records(10, start=3, prefix="n") if r.term is Term.ON_DEMAND]
+    result = bill_batch(store, [records(1)[0], *fresh], BOOK, batch_id="b1", at=0.0)
+    assert [x.meter_id for x in result.lines] == [r.id for r in fresh]
+    assert {x.tenant for x in store.invoice_lines("newcomer")} == {"newcomer"}
+    assert len(store.invoice_lines("newcomer")) == len(fresh) > 0
+    assert store.counts()["sum_cents"] == 0
