@@ -1,5 +1,6 @@
 # Services for the test suite. Sourced by .ci/run.
 #
+# ensure_chromium (called by start_services): Debian's Chromium for the browser tests.
 # start_services: a throwaway PostgreSQL 15 cluster on a loopback port, owned by an unprivileged
 # user (initdb refuses to run as root), with trust auth for that loopback port only. Exports
 # SUANLI_TEST_DATABASE_URL for the tests; stop_services stops the cluster and removes its files.
@@ -14,7 +15,14 @@ _suanli_pg_run() {
   fi
 }
 
+# ensure_chromium: the dashboard tests (tests/web) drive Debian's Chromium through the playwright
+# package (never `playwright install`); install it when it is missing.
+ensure_chromium() {
+  command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+}
+
 start_services() {
+  ensure_chromium || echo "services: could not install chromium; the dashboard tests will fail under CI=true" >&2
   if [ ! -x "$SUANLI_PG_BIN/initdb" ]; then
     echo "services: no PostgreSQL at $SUANLI_PG_BIN; PostgreSQL tests will fail under CI=true" >&2
     return 0
