@@ -41,7 +41,10 @@ function history(job) {
 
 // How a shell would need the argument written (to copy the command back into the submit form).
 function shellQuote(arg) {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg)) return arg;
+  if (!arg.includes("'")) return `'${arg}'`;
+  if (!/["\\$`]/.test(arg)) return `"${arg}"`;
+  return `'${arg.replace(/'/g, "'\\''")}'`;
 }
 
 function dl(pairs) {
@@ -163,7 +166,7 @@ export function mount(root, ctx) {
         ["Accelerators", `${p.count} × ${p.accelerator}`],
         ["Placement state", badge(p.state)],
         ["Predicted start", when(p.predicted_start)],
-        ["Predicted end", `${when(p.predicted_end)} (${ago(p.predicted_end)})`],
+        ["Predicted end", TERMINAL.has(job.state) ? when(p.predicted_end) : `${when(p.predicted_end)} (${ago(p.predicted_end)})`],
         ["Predicted cost", money(p.predicted_cost)],
         predicted ? ["Predicted carbon", `${num(predicted.carbon_kg)} kg CO2`] : null,
         ["Score", `${num(p.score, 1)} (${Object.entries(p.breakdown || {}).map(([k, v]) => `${k} ${num(v, 0)}`).join(", ")})`],
