@@ -95,7 +95,7 @@ def test_bad_input_gets_a_json_error_naming_the_field(world: World, role: str, m
 
 def _counts(world: World) -> tuple[int, int, int]:
     with world.p.uow() as uow:
-        return (len(uow.jobs.list(limit=1000)), len(uow.federation.sites()), len(uow.tenancy.tenants()))
+        return (len(uow.jobs.find(limit=1000)), len(uow.federation.sites()), len(uow.tenancy.tenants()))
 
 
 def test_malformed_json_and_unknown_routes(world: World) -> None:

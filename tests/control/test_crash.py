@@ -76,5 +76,5 @@ def test_sigkill_mid_cycle_loses_nothing_and_runs_nothing_twice(procs: Procs, tm
         for jid in ids:
             started = [pl for pl in uow.jobs.placements(job_id=jid) if pl["started_at"] is not None]
             assert len(started) == 1, (jid, started)
-            assert len([a for a in uow.audit.list(subject=jid, limit=1000) if a["action"] == "job.submit"]) == 1
+            assert len([a for a in uow.audit.find(subject=jid, limit=1000) if a["action"] == "job.submit"]) == 1
     p.db.dispose()

@@ -45,14 +45,14 @@ def test_job_and_audit_commit_together_or_not_at_all(platform: Platform) -> None
     assert created
     with platform.uow() as uow:
         assert uow.jobs.get(job["id"])["state"] == "pending"
-        assert [a["action"] for a in uow.audit.list(subject=job["id"])] == ["job.submit"]
+        assert [a["action"] for a in uow.audit.find(subject=job["id"])] == ["job.submit"]
     with pytest.raises(RuntimeError), platform.uow() as uow:
         uow.jobs.transition(job["id"], "pending", "cancelled", updated_at=1.0)
         uow.audit.record(1.0, "x", "operator", "job.cancel", job["id"])
         raise RuntimeError("crash before commit")
     with platform.uow() as uow:
         assert uow.jobs.get(job["id"])["state"] == "pending"
-        assert len(uow.audit.list(subject=job["id"])) == 1
+        assert len(uow.audit.find(subject=job["id"])) == 1
 
 
 def test_transition_is_conditional(platform: Platform) -> None:
@@ -71,7 +71,7 @@ def test_idempotency_key_gives_one_job(platform: Platform) -> None:
     assert results[0][0]["id"] == results[1][0]["id"] and results[0][1] and not results[1][1]
     assert results[2][0]["id"] == a["id"] and not results[2][1]
     with platform.uow() as uow:
-        assert len(uow.jobs.list(tenant="demo", limit=100)) == 2
+        assert len(uow.jobs.find(tenant="demo", limit=100)) == 2
         with pytest.raises(IntegrityError):
             uow.jobs.add(**{**uow.jobs.get(a["id"]), "id": "j-dup"})
 
@@ -83,7 +83,7 @@ def test_audit_log_is_append_only(platform: Platform) -> None:
         with pytest.raises(DBAPIError), platform.uow() as uow:
             uow.conn.exec_driver_sql(sql)
     with platform.uow() as uow:
-        assert uow.audit.list(action="x")[0]["actor"] == "a"
+        assert uow.audit.find(action="x")[0]["actor"] == "a"
 
 
 def test_tokens_are_stored_hashed_and_revocable(platform: Platform) -> None:

@@ -34,7 +34,7 @@ async def submit(request: Request) -> JSON:
         try:
             body = JobCreate.model_validate_json(await request.body())
         except ValidationError as exc:
-            return errors.validation_error(exc.errors(include_url=False))
+            return errors.validation_error(list(exc.errors(include_url=False)))  # type: ignore[no-any-return]
         job, created = await batcher(p).submit(caller, body.model_dump(exclude={"tenant"}), tenant=body.tenant,
                                                idempotency_key=key)
     except ServiceError as exc:

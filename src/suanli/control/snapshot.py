@@ -32,7 +32,7 @@ def _table(p: Platform, uow: UnitOfWork) -> tuple[PoolTable, tuple[int, ...]]:
     fed, ids, version = load_domain_federation(p, uow)
     hit = p.cache.get("pool_table")
     if hit is not None and hit[0] == version:
-        return hit[1], hit[2]  # type: ignore[no-any-return]
+        return hit[1], hit[2]
     table = build_pool_table(fed, p.catalog)
     pool_ids = tuple(ids[(table.site_names[table.site_of[i]], table.pool_names[i])] for i in range(table.n))
     p.cache["pool_table"] = (version, table, pool_ids)

@@ -12,4 +12,4 @@ def read_audit(p: Platform, caller: Caller, *, subject: str | None = None, actio
                after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
     require(caller, "operator")
     with p.uow() as uow:
-        return uow.audit.list(subject=subject, action=action, after_id=after, limit=min(max(limit, 1), 1000))
+        return uow.audit.find(subject=subject, action=action, after_id=after, limit=min(max(limit, 1), 1000))

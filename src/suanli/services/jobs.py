@@ -79,7 +79,7 @@ def _queues(p: Platform) -> dict[tuple[str, str], int]:
             rows = uow.tenancy.queues()
         hit = (now + 2.0, {(q["tenant"], q["name"]): q["priority_class"] for q in rows})
         p.cache["queues"] = hit
-    return hit[1]  # type: ignore[no-any-return]
+    return hit[1]
 
 
 @dataclass(frozen=True)
@@ -243,7 +243,7 @@ def list_jobs(p: Platform, caller: Caller, *, tenant: str | None = None, states:
     else:
         scope = tenant_scope(caller, tenant)
     with p.uow() as uow:
-        rows = uow.jobs.list(tenant=scope, states=states or (), site=site, queue=queue, before=before, limit=limit,
+        rows = uow.jobs.find(tenant=scope, states=states or (), site=site, queue=queue, before=before, limit=limit,
                              sites_of_provider=provider_sites)
     nxt = f"{rows[-1]['submit_time']!r}:{rows[-1]['id']}" if len(rows) == limit else None
     return [_view(r) for r in rows], nxt

@@ -80,7 +80,7 @@ def authenticate(p: Platform, secret: str | None) -> Caller:
 def list_tokens(p: Platform, caller: Caller) -> list[dict[str, Any]]:
     require(caller, "operator")
     with p.uow() as uow:
-        rows = uow.tokens.list()
+        rows = uow.tokens.find()
     for r in rows:
         r.pop("hash")
     return rows

@@ -38,7 +38,7 @@ class AuditRepo:
         if rows:
             self.conn.execute(_INSERT, rows)
 
-    def list(self, *, subject: str | None = None, action: str | None = None, after_id: int = 0,
+    def find(self, *, subject: str | None = None, action: str | None = None, after_id: int = 0,
              limit: int = 100) -> list[dict[str, Any]]:
         q = select(audit_log).where(audit_log.c.id > after_id).order_by(audit_log.c.id).limit(limit)
         if subject is not None:

@@ -130,7 +130,7 @@ class JobRepo:
         q = select(jobs).where(jobs.c.tenant == tenant, jobs.c.idempotency_key == key)
         return _row(self.conn.execute(q).first())
 
-    def list(self, *, tenant: str | None = None, states: Iterable[str] = (), site: str | None = None,
+    def find(self, *, tenant: str | None = None, states: Iterable[str] = (), site: str | None = None,
              queue: str | None = None, before: tuple[float, str] | None = None, limit: int = 50,
              sites_of_provider: list[str] | None = None) -> list[dict[str, Any]]:
         """Newest first; page with ``before=(submit_time, id)`` of the last row seen."""

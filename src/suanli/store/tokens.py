@@ -43,7 +43,7 @@ class TokenRepo:
         r = self.conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
         return dict(r._mapping) if r else None
 
-    def list(self) -> list[dict[str, Any]]:
+    def find(self) -> list[dict[str, Any]]:
         q = select(api_tokens).order_by(api_tokens.c.created_at)
         return [dict(r._mapping) for r in self.conn.execute(q)]
 

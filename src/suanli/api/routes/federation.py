@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from suanli.api.deps import CallerDep, PlatformDep
@@ -18,7 +20,7 @@ from suanli.api.schemas import (
 from suanli.services import federation as svc
 
 router = APIRouter(prefix="/v1", tags=["federation"])
-SITE = {200: {"model": SitePublic}}
+SITE: dict[int | str, dict[str, Any]] = {200: {"model": SitePublic}}
 
 
 @router.post("/providers", status_code=201, responses={201: {"model": ProviderPublic}})

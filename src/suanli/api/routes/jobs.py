@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
 
@@ -20,8 +20,8 @@ def batcher(p: Platform) -> SubmitBatcher:
     b = p.cache.get("submit_batcher")
     if b is None:
         b = p.cache["submit_batcher"] = SubmitBatcher(p)
-    return b  # type: ignore[no-any-return]
-JOB = {200: {"model": JobPublic}}
+    return b  # type: ignore[no-any-return,unused-ignore]
+JOB: dict[int | str, dict[str, Any]] = {200: {"model": JobPublic}}
 
 
 @router.post("/jobs", status_code=201, responses={201: {"model": JobPublic}, 200: {"model": JobPublic}})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from suanli.api.deps import CallerDep, PlatformDep
@@ -10,7 +12,7 @@ from suanli.api.schemas import QueueCreate, TenantCreate, TenantPublic, TenantUp
 from suanli.services import tenancy as svc
 
 router = APIRouter(prefix="/v1", tags=["tenants"])
-TENANT = {200: {"model": TenantPublic}}
+TENANT: dict[int | str, dict[str, Any]] = {200: {"model": TenantPublic}}
 
 
 @router.post("/tenants", status_code=201, responses={201: {"model": TenantPublic}})
