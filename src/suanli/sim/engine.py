@@ -177,7 +177,8 @@ class Simulator:
     def _arrive(self, job_id: str, _: int) -> None:
         run = self.runs[job_id]
         self.pending.add(run.job)
-        self._emit("arrive", job_id, f"gpus={run.job.gpus}")
+        if self._log:
+            self._emit("arrive", job_id, f"gpus={run.job.gpus}")
         for s in self.sinks:
             s.on_arrive(self.clock.now, run)
         self._want_cycle()
@@ -197,7 +198,8 @@ class Simulator:
         run.done = True
         run.pool = -1
         self.finished += 1
-        self._emit("finish", job_id, self.table.label(pool))
+        if self._log:
+            self._emit("finish", job_id, self.table.label(pool))
         for s in self.sinks:
             s.on_segment(seg)
             s.on_finish(self.clock.now, run, pool)
@@ -255,7 +257,8 @@ class Simulator:
             run.failures += 1
         run.pool = -1
         self.pending.add(run.job, requeued=True)
-        self._emit(why, run.job.id, f"{self.table.label(pool)} lost={lost:.0f}s")
+        if self._log:
+            self._emit(why, run.job.id, f"{self.table.label(pool)} lost={lost:.0f}s")
         for s in self.sinks:
             s.on_segment(seg)
             s.on_interrupt(self.clock.now, run, why, lost)
@@ -287,7 +290,8 @@ class Simulator:
                         running=self._running_view(window), tenants=tenants, available=available,
                         carbon_g_per_kwh=self.cluster.carbon_now(now), price_per_pf16h=self.cluster.price_now(now))
         result = self.schedule_fn(snap, self.profile, self.rng)
-        self._emit("cycle", f"#{self.cycles}", f"pending={len(window)} placed={len(result.placements)}")
+        if self._log:
+            self._emit("cycle", f"#{self.cycles}", f"pending={len(window)} placed={len(result.placements)}")
         self._apply(result)
         for s in self.sinks:
             s.on_cycle(now, len(self.pending), self.cluster.free)
@@ -360,7 +364,7 @@ class Simulator:
             run = placed
             self.pending.remove(p.job_id)
             self._hold(run, p.pool)
-            self._emit("place", p.job_id, f"{self.table.label(p.pool)} x{p.count}")
             if self._log:  # a start changes nothing but the log: no event unless someone listens
+                self._emit("place", p.job_id, f"{self.table.label(p.pool)} x{p.count}")
                 self.queue.push(run.run_start, Kind.START, p.job_id, run.attempt)
             self.queue.push(run.end, Kind.FINISH, p.job_id, run.attempt)
