@@ -7,8 +7,8 @@ Model (documented in docs/simulate.md; every draw comes from one numpy Generator
 - home region: ``home_regions[tenant]`` if given, else the federation's regions assigned to the
   sorted tenant names round-robin; the job reads one data set there;
 - data size: ``data_gb_per_gpu_median x gpus x lognormal(0, 1)`` GB;
-- deadlines: a ``deadline_share`` of jobs gets ``submit + U(2, 4) x duration`` (duration on the
-  trace's reference chip) and priority 1; those are never preemptible;
+- deadlines: a ``deadline_share`` of jobs gets ``submit + max(U(2, 4) x duration, duration + 1 h)``
+  (duration on the trace's reference chip) and priority 1; those are never preemptible;
 - of the other jobs a ``preemptible_share`` is preemptible; all checkpoint every
   ``checkpoint_interval_s``.
 """
@@ -65,7 +65,8 @@ def enrich(raws: list[RawJob], options: TraceOptions, reference: str) -> tuple[J
         home = homes.get(r.tenant)
         data = (DataInput(home, round(float(options.data_gb_per_gpu_median * r.gpus * size[i]), 3)),) \
             if home else ()
-        deadline = round(r.submit_time + float(slack[i]) * r.duration_s, 3) if has_deadline[i] else None
+        deadline = round(r.submit_time + max(float(slack[i]) * r.duration_s, r.duration_s + 3600.0), 3) \
+            if has_deadline[i] else None
         jobs.append(Job(
             id=r.id, tenant=r.tenant, job_class=r.job_class, gpus=r.gpus, duration_s=r.duration_s,
             reference_accelerator=reference, allowed_models=r.allowed_models, data=data,
