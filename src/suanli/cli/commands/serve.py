@@ -13,7 +13,7 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--database-url", default=None, help="default: $SUANLI_DATABASE_URL, else SQLite in --data-dir")
-    p.add_argument("--data-dir", default=os.environ.get("SUANLI_DATA_DIR", "./suanli-data"))
+    p.add_argument("--data-dir", default=os.environ.get("SUANLI_DATA_DIR", ".suanli"))
     p.add_argument("--reuse-port", action="store_true", help="let several replicas listen on one port")
     p.add_argument("--no-scheduler", action="store_true", help="serve the API only")
     p.add_argument("--seed", default=None, help="load this federation YAML (path or packaged name) into the store")

@@ -21,7 +21,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("up", help="start the platform on this machine (what `make run` calls)")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--data-dir", default=os.environ.get("SUANLI_DATA_DIR", "./suanli-data"))
+    p.add_argument("--data-dir", default=os.environ.get("SUANLI_DATA_DIR", ".suanli"))
     p.add_argument("--federation", default="demo-local", help="federation YAML (path or packaged name) to seed")
     p.set_defaults(func=run)
 
