@@ -116,3 +116,9 @@ def test_the_snapshot_the_simulator_builds_is_what_make_snapshot_builds():
     config = SimConfig(outages=(Outage("hub-horinger", 20000, 30000),))
     result = Simulator(table, tr.jobs, load_profile("balanced"), config, schedule_fn=checked).run()
     assert result.finished == 300 and max(seen) > 10
+
+
+def test_bench_replay_prints_jobs_per_s_and_wall_s(capsys):
+    assert main(["bench", "replay", "--trace", "synthetic", "--limit", "200", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["jobs"] == out["finished"] == 200 and out["jobs_per_s"] > 0 and out["wall_s"] > 0
