@@ -1,0 +1,62 @@
+"""Bad input on every route, through HTTP against a real ``suanli serve`` process: each gets a
+4xx JSON error naming the field, and nothing is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from suanli.services import federation, tokens
+from suanli.services.platform import SYSTEM, Platform, bootstrap
+from suanli.services.tenancy import create_tenant
+from tests.api.test_errors import CASES
+from tests.conftest import Procs, free_port, wait_healthy
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Platform]]:
+    from suanli.store.db import sqlite_url
+
+    tmp = tmp_path_factory.mktemp("bad-input")
+    url = sqlite_url(tmp / "data")
+    p = bootstrap(url)
+    federation.seed_from_file(p, "demo-local")
+    create_tenant(p, SYSTEM, name="other")
+    secrets = {"operator": tokens.create_token(p, SYSTEM, role="operator")[1],
+               "tenant": tokens.create_token(p, SYSTEM, role="tenant", tenant="demo")[1],
+               "agent": tokens.create_token(p, SYSTEM, role="agent", site="nx-hub")[1]}
+    procs = Procs(Path(tmp))
+    port = free_port()
+    procs.start(["serve", "--port", str(port), "--database-url", url, "--no-scheduler"], "serve")
+    base = f"http://127.0.0.1:{port}"
+    wait_healthy(base)
+    yield base, secrets, p
+    procs.close()
+    p.db.dispose()
+
+
+def _counts(p: Platform) -> tuple[int, int, int, int]:
+    with p.uow() as uow:
+        return (len(uow.jobs.find(limit=1000)), len(uow.federation.sites()), len(uow.tenancy.tenants()),
+                len(uow.tokens.find()))
+
+
+def test_every_bad_request_is_refused_with_a_json_error(server: tuple[str, dict[str, str], Platform]) -> None:
+    base, secrets, p = server
+    before = _counts(p)
+    failures = []
+    with httpx.Client(base_url=base, timeout=10) as c:
+        for role, method, path, body, status, field in CASES:
+            r = c.request(method, path, json=body, headers={"Authorization": f"Bearer {secrets[role]}"})
+            err = r.json().get("error", {}) if r.headers.get("content-type", "").startswith("application/json") else {}
+            if r.status_code != status or err.get("field") != field or not err.get("message"):
+                failures.append(f"{method} {path}: {r.status_code} {r.text[:200]}")
+            if "Traceback" in r.text:
+                failures.append(f"{method} {path}: stack trace in the reply")
+    assert not failures, "\n".join(failures)
+    assert _counts(p) == before, "a refused request changed the store"
