@@ -75,11 +75,15 @@ def platform(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     procs.start(["up", "--port", str(port), "--data-dir", str(data)], "up",
                 {"SUANLI_LEASE_S": "5", "SUANLI_CYCLE_S": "0.2"})
     try:
-        wait_healthy(url)
+        wait_healthy(url, timeout=60)          # generous: the machine may be busy with other suites
         wait_for(lambda: (data / "tenant.token").exists(), timeout=15, what="the tokens")
         p = Platform(url, data, procs)
         wait_for(lambda: all(s["health"] == "up" for s in p.get(p.operator, "/sites")["items"]),
-                 timeout=20, what="the three site agents")
+                 timeout=45, what="the three site agents")
+    except AssertionError as e:
+        procs.close()
+        raise AssertionError(f"{e}\n--- suanli up log ---\n{procs.log('up')[-3000:]}") from None
+    try:
         yield p
     finally:
         procs.close()

@@ -63,6 +63,14 @@ def test_operator_sees_the_federation_the_api_reports(page: Any, platform: Platf
         expect(page.locator(f'#by-region tr[data-row="{region}"] [data-col="fp16"]')).to_have_text(shown(cap["pflops_fp16"]))
     for tier, cap in fed["by_tier"].items():
         expect(page.locator(f'#by-tier tr[data-row="{tier}"] [data-col="accelerators"]')).to_have_text(str(cap["accelerators"]))
+    # draining a site from its row, then taking it back
+    edge = page.locator('#sites tr[data-row="sz-edge"]')
+    page.get_by_role("button", name="Drain sz-edge").click()
+    expect(edge.locator('[data-col="status"]')).to_have_text("draining")
+    assert platform.get(platform.operator, "/sites/sz-edge")["state"] == "draining"
+    page.get_by_role("button", name="Undrain sz-edge").click()
+    expect(edge.locator('[data-col="status"]')).to_have_text("up")
+    assert platform.get(platform.operator, "/sites/sz-edge")["state"] == "active"
     # an operator has the operator-only view, and it lists the tokens `suanli up` made
     nav(page, "Tokens & audit").click()
     expect(page.locator("#tokens-table tbody tr")).to_have_count(len(platform.get(platform.operator, "/tokens")["items"]))

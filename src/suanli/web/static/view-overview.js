@@ -39,6 +39,24 @@ export function mount(root, ctx) {
   const body = h("div", { class: "overview" }, h("p", { class: "muted" }, "Loading the federation…"));
   root.append(h("h1", {}, "Federation"), body);
 
+  // Operators and providers (for their own sites) drain a site: running jobs finish, no new ones start.
+  const canDrain = ["operator", "provider"].includes(ctx.me.role);
+  function drainButton(s) {
+    const draining = s.state === "draining";
+    const msg = h("span", { class: "field-error" });
+    return h("span", {}, h("button", { type: "button", class: "small-button", "aria-label": `${draining ? "Undrain" : "Drain"} ${s.name}`,
+      onclick: async (ev) => {
+        ev.target.disabled = true;
+        try {
+          await api(`/sites/${encodeURIComponent(s.name)}/${draining ? "undrain" : "drain"}`, { method: "POST" });
+          ctx.refresh();
+        } catch (e) {
+          msg.textContent = e.message;
+          ev.target.disabled = false;
+        }
+      } }, draining ? "Undrain" : "Drain"), msg);
+  }
+
   async function refresh() {
     const [fed, sites] = await Promise.all([api("/federation"), api("/sites")]);
     const q = fed.queue;
@@ -47,13 +65,13 @@ export function mount(root, ctx) {
       card("Capacity FP16", h("span", { "data-total": "fp16" }, num(fed.total.pflops_fp16)), "PFLOPS"),
       card("Capacity FP32", h("span", { "data-total": "fp32" }, num(fed.total.pflops_fp32)), "PFLOPS"),
       card("Accelerators", h("span", { "data-total": "accelerators" }, String(fed.total.accelerators)), null,
-        `${sites.items.length} sites`),
+        `in ${Object.keys(fed.by_site).length} sites`),
       card("Utilization", h("span", { "data-total": "utilization" }, pct(fed.utilization.total)), null,
         "accelerators held by placements"),
       card("Queue", h("span", { "data-total": "pending" }, String(q.pending)), "pending",
         `${q.placed} placed · ${q.running} running`));
     const siteTable = table({
-      caption: "Sites", id: "sites", empty: ctx.me.role === "provider" ? "You have no sites yet." : "No sites are registered.",
+      caption: ctx.me.role === "provider" ? "Your sites" : "Sites", id: "sites", empty: ctx.me.role === "provider" ? "You have no sites yet." : "No sites are registered.",
       columns: [
         { label: "Site", get: (s) => h("strong", {}, s.name), key: "name" },
         { label: "Status", get: (s) => badge(siteStatus(s)), key: "status" },
@@ -62,12 +80,13 @@ export function mount(root, ctx) {
         { label: "Provider", get: (s) => s.provider, key: "provider" },
         { label: "PUE", get: (s) => num(s.pue, 2), num: true, key: "pue" },
         { label: "Green share", get: (s) => pct(s.green_share), num: true, key: "green" },
-        { label: "Price / PF16-h", get: (s) => Number(s.price_per_pf16h).toFixed(2), num: true, key: "price" },
+        { label: "Price / PF16\u2011h", get: (s) => Number(s.price_per_pf16h).toFixed(2), num: true, key: "price" },
         { label: "PFLOPS FP16", get: (s) => num(fed.by_site[s.name]?.pflops_fp16), num: true, key: "fp16" },
         { label: "PFLOPS FP32", get: (s) => num(fed.by_site[s.name]?.pflops_fp32), num: true, key: "fp32" },
         { label: "Utilization", get: (s) => pct(fed.utilization.by_site[s.name]), num: true, key: "util" },
         { label: "Pools (free/total accelerators)", get: pools, key: "pools" },
-      ],
+        canDrain ? { label: "Action", get: drainButton, key: "action" } : null,
+      ].filter(Boolean),
       rows: sites.items, rowKey: (s) => s.name,
     });
     body.replaceChildren(
