@@ -14,7 +14,9 @@ The loop, in steps:
 4. A placement holds its chips from now, stages the job's data over the region link, then runs;
    ``START`` and ``FINISH`` events carry the placement's attempt number so that events of an
    interrupted attempt are ignored.
-Everything random (the ``random`` profile) draws from one numpy Generator seeded by the config.
+Fair share: a placement charges its tenant the PF16-hours it will use, decayed with a half-life
+of ``fairshare_half_life_s``; an interruption refunds what did not run. Everything random (the
+``random`` profile) draws from one numpy Generator seeded by the config.
 """
 
 from __future__ import annotations
