@@ -41,10 +41,8 @@ def round_units(value: int, divisor: int) -> int:
     """``value / divisor`` rounded half-even to an integer: ``round_money`` on fixed-point integers
     (e.g. PF16-h units x price units, divisor 10**8, gives cents)."""
     q, r = divmod(value, divisor)
-    twice = 2 * r
-    if twice > divisor or (twice == divisor and q % 2 == 1):
-        q += 1
-    return q
+    r += r
+    return q + 1 if r > divisor or (r == divisor and q & 1) else q
 
 
 def cents_to_money(cents: int) -> Decimal:

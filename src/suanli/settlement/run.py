@@ -14,6 +14,8 @@ exclusive write transaction):
 
 A crash before step 5 leaves nothing; a re-run bills those records then. Records already billed
 are skipped, so offering a record twice (or from two processes at once) bills it once.
+``batch_id`` names the batch's ledger transaction and must not have been used by an earlier batch
+that stored lines (``bill_all`` derives ids from a ``run_id``: give each run its own).
 """
 
 from __future__ import annotations
