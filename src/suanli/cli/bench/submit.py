@@ -28,7 +28,7 @@ def register(sub: Any) -> None:
     p = sub.add_parser("submit", help="job submissions per second through the HTTP API")
     p.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     p.add_argument("--clients", type=int, default=32)
-    p.add_argument("--requests", type=int, default=4000, help="measured submissions (after a warm-up)")
+    p.add_argument("--requests", type=int, default=8000, help="measured submissions (after a warm-up)")
     p.add_argument("--workers", type=int, default=2, help="API server processes (replicas) sharing the port")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=run)
