@@ -147,19 +147,62 @@ def test_bad_submission_shows_the_api_message_next_to_the_field(page: Any, platf
     assert len(platform.get(platform.tenant, "/jobs", params={"limit": 1000})["items"]) == before
 
 
-def test_cancel_a_running_job(page: Any, platform: Platform) -> None:
+def test_pending_job_is_explained_and_jobs_are_cancelled(page: Any, platform: Platform) -> None:
     sign_in(page, platform.tenant, "tenant")
     nav(page, "Submit").click()
     page.get_by_label("Command").fill("python3 -c 'import time; time.sleep(120)'")
+    page.get_by_label("GPUs").fill("8")                  # only nx-hub's a100 pool holds 8
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url(re.compile(r"#/job/j-"))
-    job_id = page.url.split("#/job/")[1]
+    running_id = page.url.split("#/job/")[1]
     expect(page.locator("#job-state .badge")).to_have_text("running", timeout=JOB_TIMEOUT)
-    page.get_by_role("button", name="Cancel job").click()
-    page.get_by_role("button", name="Yes, cancel it").click()
-    expect(page.locator("#job-state .badge")).to_have_text("cancelled")
-    expect(page.get_by_role("button", name="Cancel job")).to_have_count(0)
-    assert platform.get(platform.tenant, f"/jobs/{job_id}")["state"] == "cancelled"
+    expect(page.locator("#placed-at")).to_have_text("nx-hub / a100")
+
+    # a second 8-accelerator job cannot start: its page says why, pool by pool, as the API does
+    r = platform.api(platform.tenant, "POST", "/jobs", json={"command": ["sleep", "120"], "gpus": 8})
+    waiting_id = r.json()["id"]
+    page.goto(f"/#/job/{waiting_id}")
+    expect(page.locator("#job-state .badge")).to_have_text("pending")
+    expect(page.locator("#explain .why")).to_contain_text("Why it is pending")
+    expect(page.locator('#explain-table tr[data-row="nx-hub/a100"] [data-col="verdict"]')).not_to_have_text("fits")
+    explain = platform.get(platform.tenant, f"/jobs/{waiting_id}/explain")
+    for row in explain["pools"]:
+        cells = page.locator(f'#explain-table tr[data-row="{row["site"]}/{row["pool"]}"]')
+        expect(cells.locator('[data-col="verdict"]')).to_have_text(row["verdict"])
+    expect(page.locator("#placement .empty")).to_have_text("Not placed yet.")
+
+    for job_id in (waiting_id, running_id):
+        page.goto(f"/#/job/{job_id}")
+        page.get_by_role("button", name="Cancel job").click()
+        page.get_by_role("button", name="Yes, cancel it").click()
+        expect(page.locator("#job-state .badge")).to_have_text("cancelled")
+        expect(page.get_by_role("button", name="Cancel job")).to_have_count(0)
+        assert platform.get(platform.tenant, f"/jobs/{job_id}")["state"] == "cancelled"
+
+
+def test_jobs_pages_follow_the_api_cursor(page: Any, platform: Platform) -> None:
+    for i in range(6):
+        r = platform.api(platform.operator, "POST", "/jobs", json={"command": ["true"], "tenant": "demo",
+                                                                   "name": f"page-{i}"})
+        assert r.status_code == 201, r.text
+    first = platform.get(platform.operator, "/jobs", params={"limit": 5})
+    second = platform.get(platform.operator, "/jobs", params={"limit": 5, "cursor": first["next"]})
+    sign_in(page, platform.operator, "operator")
+    nav(page, "Jobs").click()
+    page.get_by_label("Per page").select_option("5")
+    rows = page.locator("#jobs tbody tr")
+    expect(rows).to_have_count(5)
+    assert [r.get_attribute("data-row") for r in rows.all()] == [j["id"] for j in first["items"]]
+    expect(page.get_by_role("button", name="← Newer")).to_be_disabled()
+    page.get_by_role("button", name="Older →").click()
+    expect(page.locator("#page-no")).to_have_text("page 2")
+    expect(rows).to_have_count(len(second["items"]))
+    assert [r.get_attribute("data-row") for r in rows.all()] == [j["id"] for j in second["items"]]
+    page.get_by_role("button", name="← Newer").click()
+    expect(rows.first).to_have_attribute("data-row", first["items"][0]["id"])
+    # the operator's tenant filter
+    page.get_by_label("Tenant").select_option("demo")
+    expect(page.locator('#jobs [data-col="tenant"]').first).to_have_text("demo")
 
 
 def test_tenant_token_cannot_see_operator_views(page: Any, platform: Platform) -> None:

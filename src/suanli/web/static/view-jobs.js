@@ -16,7 +16,7 @@ export function mount(root, ctx) {
     h("option", { value: "" }, "any state"), STATES.map((s) => h("option", { value: s }, s)));
   stateSel.value = saved.state;
   const tenantSel = h("select", { id: "f-tenant", name: "tenant" }, h("option", { value: "" }, "all tenants"));
-  const limitSel = h("select", { id: "f-limit", name: "limit" }, [10, 20, 50, 100].map((n) => h("option", { value: n }, n)));
+  const limitSel = h("select", { id: "f-limit", name: "limit" }, [5, 20, 50, 100].map((n) => h("option", { value: n }, n)));
   limitSel.value = String(saved.limit);
   const list = h("div", { id: "jobs-list" }, h("p", { class: "muted" }, "Loading jobs…"));
   const prev = h("button", { type: "button", id: "prev", disabled: true }, "← Newer");
