@@ -2,6 +2,7 @@
 
 from decimal import Decimal as D
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from suanli.market.money import (
     quantity_from_float,
     round_money,
     round_units,
+    round_units_array,
 )
 
 
@@ -75,3 +77,9 @@ def test_integer_rounding_is_round_money(value, exp):
                                                        (15, 10, 2), (149, 100, 1), (150, 100, 2), (250, 100, 2)])
 def test_round_units_table(value, divisor, expected):
     assert round_units(value, divisor) == expected
+
+
+@given(st.lists(st.integers(-2**61, 2**61), max_size=30), st.integers(0, 10))
+def test_array_rounding_is_round_units(values, exp):
+    got = round_units_array(np.array(values, dtype=np.int64), 10**exp).tolist()
+    assert got == [round_units(v, 10**exp) for v in values]

@@ -14,6 +14,8 @@ invoices per tenant and period; payouts per provider; budgets.
 4. Per line the postings are: tenant ``-amount + credit``, payee ``+amount - fee``, provider
    ``-credit``, ``platform:fees`` ``+fee`` - they sum to zero. A batch's transaction adds the lines'
    postings up per account (no rounding after step 3).
+5. ``bill`` prices a whole batch at once on numpy arrays (``suanli.market.batch``), with results
+   equal to ``price_record`` record by record (property-tested).
 
 Invariants: billing is idempotent per meter record id (``bill`` is given the ids already billed
 and skips them and in-batch duplicates); the sum of a tenant's invoice lines equals minus its
@@ -26,10 +28,12 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 from typing import NamedTuple
 
 from suanli.domain.errors import InvalidInput
 from suanli.market.auction import Trade
+from suanli.market.batch import AMOUNT_DIVISOR, LineColumns, batch_postings, price_batch
 from suanli.market.catalog import PriceBook, ProductClass, Term
 from suanli.market.ledger import PLATFORM_FEES, Transaction, provider_account, tenant_account, transaction
 from suanli.market.money import (
@@ -190,6 +194,7 @@ class InvoiceLine(NamedTuple):
 
 
 _AMOUNT_DIVISOR = 10 ** (QTY_EXP + PRICE_EXP - 2)     # PF16-h units x price units -> cents
+assert _AMOUNT_DIVISOR == AMOUNT_DIVISOR
 
 
 def price_record(r: MeterRecord, terms: Terms, fee_units: int) -> InvoiceLine:
@@ -209,51 +214,45 @@ def fee_units(book: TermsBook) -> int:
 
 @dataclass(frozen=True)
 class Billing:
-    """The result of billing a batch: new lines, their transaction (None if no money moves),
-    skipped ids."""
+    """The result of billing a batch: the new lines (as columns; ``lines`` builds the tuples),
+    their transaction (None if no money moves) and the ids skipped as already billed."""
 
-    lines: tuple[InvoiceLine, ...]
+    columns: LineColumns
     transaction: Transaction | None
     skipped: tuple[str, ...]
+
+    @cached_property
+    def lines(self) -> tuple[InvoiceLine, ...]:
+        return self.columns.lines()
 
 
 def bill(records: Iterable[MeterRecord], book: TermsBook, *, already_billed: Collection[str] = (),
          batch_id: str, at: float) -> Billing:
-    """Price the records not billed yet and post them as one transaction ``batch_id``."""
-    rate = fee_units(book)
-    terms_for = book.terms_for
-    seen = set(already_billed)
-    lines: list[InvoiceLine] = []
+    """Price the records not billed yet and post them as one transaction ``batch_id``.
+
+    1. Skip records already billed, and repeats of an id within the batch (first one wins).
+    2. Find each record's terms; price them all at once (``batch.price_batch``, equal to
+       ``price_record`` per record).
+    3. Add the lines' postings up per account into one balanced transaction."""
+    records = list(records)
+    ids = [r.id for r in records]
+    billed = set(already_billed)
     skipped: list[str] = []
-    # the postings of InvoiceLine.postings, accumulated in cents without a dict per line
-    due: dict[str, int] = defaultdict(int)        # per tenant: amount - credit
-    earned: dict[str, int] = defaultdict(int)     # per payee account: amount - fee
-    borne: dict[str, int] = defaultdict(int)      # per provider: SLA credits
-    fees = 0
-    for r in records:
-        if r.id in seen:
-            skipped.append(r.id)
-            continue
-        seen.add(r.id)
-        x = price_record(r, terms_for(r), rate)
-        lines.append(x)
-        due[x.tenant] += x.amount_cents - x.credit_cents
-        earned[x.payee] += x.amount_cents - x.fee_cents
-        if x.credit_cents:
-            borne[x.provider] += x.credit_cents
-        fees += x.fee_cents
-    totals: dict[str, int] = defaultdict(int)
-    for tenant, cents in due.items():
-        totals[tenant_account(tenant)] -= cents
-    for account, cents in earned.items():
-        totals[account] += cents
-    for provider, cents in borne.items():
-        totals[provider_account(provider)] -= cents
-    totals[PLATFORM_FEES] += fees
-    moved = {a: cents_to_money(c) for a, c in sorted(totals.items()) if c != 0}
+    if not billed.isdisjoint(ids) or len(set(ids)) != len(ids):                   # 1
+        fresh = []
+        for r in records:
+            if r.id in billed:
+                skipped.append(r.id)
+            else:
+                billed.add(r.id)
+                fresh.append(r)
+        records = fresh
+    terms = list(map(book.terms_for, records))                                     # 2
+    cols = price_batch(records, terms, fee_units(book), price_record)
+    moved = {a: cents_to_money(c) for a, c in sorted(batch_postings(cols).items()) if c != 0}   # 3
     # a batch whose lines all price to zero moves no money: its lines are still recorded
-    tx = transaction(batch_id, at, f"billing {len(lines)} meter records", moved) if moved else None
-    return Billing(tuple(lines), tx, tuple(skipped))
+    tx = transaction(batch_id, at, f"billing {len(cols)} meter records", moved) if moved else None
+    return Billing(cols, tx, tuple(skipped))
 
 
 @dataclass(frozen=True)

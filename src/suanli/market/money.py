@@ -17,6 +17,8 @@ from __future__ import annotations
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+import numpy as np
+
 from suanli.domain.errors import InvalidInput
 
 Money = Decimal
@@ -43,6 +45,14 @@ def round_units(value: int, divisor: int) -> int:
     q, r = divmod(value, divisor)
     r += r
     return q + 1 if r > divisor or (r == divisor and q & 1) else q
+
+
+def round_units_array(values: np.ndarray, divisor: int) -> np.ndarray:
+    """``round_units`` over an int64 array (the caller keeps values inside int64)."""
+    q, r = np.divmod(values, divisor)
+    r = r + r
+    up: np.ndarray = (r > divisor) | ((r == divisor) & (q % 2 == 1))
+    return np.asarray(q + up, dtype=np.int64)
 
 
 def cents_to_money(cents: int) -> Decimal:

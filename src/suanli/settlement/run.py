@@ -33,10 +33,10 @@ def bill_batch(store: LedgerStore, records: Sequence[MeterRecord], book: TermsBo
         result = bill(records, book, batch_id=batch_id, at=at)                            # 1
         if after_pricing is not None:                                                     # 2
             after_pricing(result)
-        if result.lines and not store.try_record_billing(result):                         # 3
+        if len(result.columns) and not store.try_record_billing(result):                         # 3
             already = store.billed([r.id for r in records])                               # 4
             result = bill(records, book, already_billed=already, batch_id=batch_id, at=at)
-            if result.lines:
+            if len(result.columns):
                 store.record_billing(result)
     return result                                                                         # 5
 
@@ -52,5 +52,5 @@ def bill_all(store: LedgerStore, records: Iterable[MeterRecord], book: TermsBook
     """Bill a stream of records in batches ``<run_id>-<n>``; returns how many lines were new."""
     new = 0
     for n, chunk in enumerate(batches(records, batch_size)):
-        new += len(bill_batch(store, chunk, book, batch_id=f"{run_id}-{n}", at=at).lines)
+        new += len(bill_batch(store, chunk, book, batch_id=f"{run_id}-{n}", at=at).columns)
     return new

@@ -105,6 +105,12 @@ class SqliteLedger:
         self._ids[name] = found[0]
         return int(found[0])
 
+    def _ids_of(self, names: list[str]) -> list[int]:
+        """``ledger_names`` ids of a column of names (adding the new ones)."""
+        for name in set(names).difference(self._ids):
+            self._name_id(name)
+        return list(map(self._ids.__getitem__, names))
+
     def _names(self) -> dict[int, str]:
         return dict(self.conn.execute("SELECT id, name FROM ledger_names"))
 
@@ -143,16 +149,16 @@ class SqliteLedger:
         if billing.transaction is not None:
             self.post(billing.transaction)
             tx_id = billing.transaction.id
-        if not billing.lines:
+        if not len(billing.columns):
             return
-        get, add = self._ids.get, self._name_id
-        rows = [(x[0], get(x[1]) or add(x[1]), get(x[2]) or add(x[2]), get(x[3]) or add(x[3]), x[4],
-                 get(x[5]) or add(x[5]), get(x[6]) or add(x[6]), get(x[7]) or add(x[7]), x[8],
-                 get(x[9]) or add(x[9]), get(x[10]) or add(x[10]), x[11], x[12], x[13], x[14], x[15])
-                for x in billing.lines]
+        c = billing.columns
+        ids = self._ids_of
+        rows = zip(c.meter_id, ids(c.tenant), ids(c.provider), ids(c.payee), c.job, ids(c.site), ids(c.grade),
+                   ids(c.region), c.start, ids([t.value for t in c.term]), ids(c.contract), c.pf16h_units,
+                   c.price_units, c.amount_cents, c.fee_cents, c.credit_cents, strict=True)
         self.conn.executemany(INSERT_LINE, rows)
         last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
-        n = len(rows)
+        n = len(c)
         self.conn.execute("INSERT INTO billing_batches (tx_id, first_line, last_line, lines) VALUES (?, ?, ?, ?)",
                           (tx_id, last - n + 1, last, n))
 

@@ -138,7 +138,7 @@ def measure_billing(n: int, batch: int, seed: int, db: str | None) -> dict[str, 
         for k, records in enumerate(meter_records(n, batch, np.random.default_rng(seed), tenants, providers)):
             t1, c1 = time.perf_counter(), time.process_time()
             generate += t1 - t0
-            lines += len(bill_batch(store, records, book, batch_id=f"bench-{seed}-{k}", at=0.0).lines)
+            lines += len(bill_batch(store, records, book, batch_id=f"bench-{seed}-{k}", at=0.0).columns)
             cpu += time.process_time() - c1
             t0 = time.perf_counter()
             billing += t0 - t1
