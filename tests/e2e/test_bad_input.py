@@ -60,3 +60,20 @@ def test_every_bad_request_is_refused_with_a_json_error(server: tuple[str, dict[
                 failures.append(f"{method} {path}: stack trace in the reply")
     assert not failures, "\n".join(failures)
     assert _counts(p) == before, "a refused request changed the store"
+
+
+def test_the_same_idempotency_key_concurrently_makes_one_job(server: tuple[str, dict[str, str], Platform]) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    base, secrets, p = server
+    headers = {"Authorization": f"Bearer {secrets['tenant']}", "Idempotency-Key": "same-key-1"}
+
+    def post(_: int) -> tuple[int, str]:
+        r = httpx.post(base + "/v1/jobs", json={"command": ["true"]}, headers=headers, timeout=10)
+        return r.status_code, r.json()["id"]
+
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(post, range(32)))
+    assert len({jid for _, jid in results}) == 1
+    assert sorted(code for code, _ in results).count(201) == 1
+    assert all(code in (200, 201) for code, _ in results)
