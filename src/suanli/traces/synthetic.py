@@ -40,10 +40,13 @@ def _params(options: TraceOptions) -> dict[str, float]:
         except yaml.YAMLError as exc:
             raise InvalidInput(f"is not valid YAML ({exc})", field="trace_path", value=where,
                                fix="give a mapping such as {jobs: 1000, rate_per_hour: 60}") from None
-        m = f.mapping(doc, "")
-        f.check_keys(m, "", DEFAULTS)
-        for key in DEFAULTS:
-            params[key] = f.number(m, key, "", DEFAULTS[key], positive=True)
+        try:
+            m = f.mapping(doc, "")
+            f.check_keys(m, "", DEFAULTS)
+            for key in DEFAULTS:
+                params[key] = f.number(m, key, "", DEFAULTS[key], positive=True)
+        except InvalidInput as exc:
+            raise exc.at(where) from None
     if options.limit is not None:
         params["jobs"] = min(params["jobs"], options.limit)
     return params
