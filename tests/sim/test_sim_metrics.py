@@ -122,3 +122,19 @@ def test_bench_replay_prints_jobs_per_s_and_wall_s(capsys):
     assert main(["bench", "replay", "--trace", "synthetic", "--limit", "200", "--json"]) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["jobs"] == out["finished"] == 200 and out["jobs_per_s"] > 0 and out["wall_s"] > 0
+
+
+def test_metrics_json_is_identical_across_processes_with_different_hash_seeds(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    outs = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / hash_seed
+        subprocess.run([sys.executable, "-m", "suanli.cli.main", "simulate", "--trace", "synthetic", "--limit", "300",
+                        "--compare", "random", "--no-plots", "--quiet", "--out", str(out),
+                        "--outage", "hub-horinger@20000:40000"],
+                       check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        outs.append((out / "metrics.json").read_bytes())
+    assert outs[0] == outs[1]
