@@ -259,7 +259,7 @@ def cancel(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
         if old.terminal:
             raise Conflict(f"job {job_id} is already {old.value}; only pending, placed or running jobs can be "
                            "cancelled", field="state")
-        check_transition(old, JobState.CANCELLED) if old != JobState.PREEMPTED else None
+        check_transition(old, JobState.CANCELLED)
         if not uow.jobs.transition(job_id, old.value, "cancelled", updated_at=now, finished_at=now,
                                    reason="cancelled by " + caller.role):
             raise Conflict(f"job {job_id} changed state while cancelling; try again", field="state")
