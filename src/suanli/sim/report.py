@@ -1,8 +1,8 @@
 """The report of a comparison: PNG plots and one self-contained ``report.html`` (plots inlined
 as base64, so the file can be mailed), plus the summary table printed on the terminal.
 
-Plots: queue length over time per profile; utilization per site per profile; JCT CDF per
-profile; cost and carbon per profile (with the lower bounds); PF16-hours delivered per tier.
+Plots: queue length over time per profile; utilization per site per profile, and over time per
+tier for the first profile; JCT CDF per profile; cost and carbon per profile (with the lower bounds); PF16-hours delivered per tier.
 """
 
 from __future__ import annotations
@@ -86,6 +86,21 @@ def write_plots(cmp: Comparison, out: Path) -> list[Path]:
     ax.set(ylabel="accelerators held / capacity", title="Utilization per site", ylim=(0, 1))
     ax.legend()
     save(fig, "utilization_by_site.png")
+
+    first = cmp.runs[0]
+    if first.collector.busy_t:
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        busy = np.asarray(first.collector.busy_sites)          # [samples, sites]
+        caps = np.bincount(table.site_of, weights=table.capacity.astype(np.float64), minlength=len(sites))
+        t = np.asarray(first.collector.busy_t) / 86400.0
+        for tier in sorted(set(table.tier_of)):
+            in_tier = np.asarray([table.tier_of[int(np.flatnonzero(table.site_of == i)[0])] == tier
+                                  for i in range(len(sites))])
+            ax.plot(t, busy[:, in_tier].sum(axis=1) / caps[in_tier].sum(), label=tier, linewidth=0.8)
+        ax.set(xlabel="day", ylabel="accelerators held / capacity", ylim=(0, 1.05),
+               title=f"Utilization over time per tier ({first.name}, hourly samples at cycles)")
+        ax.legend()
+        save(fig, "utilization_over_time.png")
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for run in cmp.runs:
