@@ -23,7 +23,7 @@ def add_trace_arguments(p: Any) -> None:
     p.add_argument("--federation", default="east-data-west-compute", help="packaged federation name or YAML path")
     p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--cycle-interval", type=float, default=300.0,
-                   help="seconds between scheduling cycles at most (default 300)")
+                   help="a cycle runs when something changed, at most once per this many seconds (default 300)")
     p.add_argument("--max-pending", type=int, default=64, help="oldest pending jobs each cycle sees (default 64)")
     p.add_argument("--checkpoint-interval", type=float, default=1800.0,
                    help="seconds between checkpoints of jobs that do not give their own (default 1800)")
