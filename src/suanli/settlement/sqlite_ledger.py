@@ -73,7 +73,7 @@ class SqliteLedger:
         self.conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
         self.conn.executescript(SCHEMA)
         self._in_unit = False
-        self._ids: dict[str, int] = {}     # ledger_names cache; cleared whenever a write rolls back
+        self._ids: dict[Any, int] = {}     # ledger_names cache; cleared whenever a write rolls back
 
     def close(self) -> None:
         self.conn.close()
@@ -97,7 +97,7 @@ class SqliteLedger:
         if not self._in_unit:
             raise RuntimeError("write outside SqliteLedger.writing()")
 
-    def _name_id(self, name: str) -> int:
+    def _name_id(self, name: Any) -> int:
         """The id of ``name`` in ``ledger_names``, adding it if new (inside ``writing()``)."""
         found = self.conn.execute("SELECT id FROM ledger_names WHERE name = ?", (name,)).fetchone()
         if found is None:
@@ -105,8 +105,9 @@ class SqliteLedger:
         self._ids[name] = found[0]
         return int(found[0])
 
-    def _ids_of(self, names: list[str]) -> list[int]:
-        """``ledger_names`` ids of a column of names (adding the new ones)."""
+    def _ids_of(self, names: list[Any]) -> list[int]:
+        """``ledger_names`` ids of a column of names (adding the new ones). ``Term`` members are
+        their own cache keys (their hash is not their value's) and are stored as their value."""
         for name in set(names).difference(self._ids):
             self._name_id(name)
         return list(map(self._ids.__getitem__, names))
@@ -154,7 +155,7 @@ class SqliteLedger:
         c = billing.columns
         ids = self._ids_of
         rows = zip(c.meter_id, ids(c.tenant), ids(c.provider), ids(c.payee), c.job, ids(c.site), ids(c.grade),
-                   ids(c.region), c.start, ids([t.value for t in c.term]), ids(c.contract), c.pf16h_units,
+                   ids(c.region), c.start, ids(c.term), ids(c.contract), c.pf16h_units,
                    c.price_units, c.amount_cents, c.fee_cents, c.credit_cents, strict=True)
         self.conn.executemany(INSERT_LINE, rows)
         last = self.conn.execute("SELECT last_insert_rowid()").fetchone()[0]
