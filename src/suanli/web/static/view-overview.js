@@ -10,6 +10,13 @@ function siteStatus(s) {
   return s.health;            // up | lost | unknown (no heartbeat yet)
 }
 
+// The figure, with a bar under it for the eye (the text is what a screen reader reads).
+function bar(x) {
+  const w = Math.max(0, Math.min(100, Number(x || 0) * 100));
+  return h("span", { class: "util" }, pct(x), h("span", { class: "bar", "aria-hidden": "true" },
+    h("span", { style: `width: ${w.toFixed(1)}%` })));
+}
+
 function pools(site) {
   const free = (site.health === "up" && site.live && site.live.free) || null;
   return h("ul", { class: "pools" }, site.pools.map((p) => {
@@ -83,7 +90,7 @@ export function mount(root, ctx) {
         { label: "Price / PF16\u2011h", get: (s) => Number(s.price_per_pf16h).toFixed(2), num: true, key: "price" },
         { label: "PFLOPS FP16", get: (s) => num(fed.by_site[s.name]?.pflops_fp16), num: true, key: "fp16" },
         { label: "PFLOPS FP32", get: (s) => num(fed.by_site[s.name]?.pflops_fp32), num: true, key: "fp32" },
-        { label: "Utilization", get: (s) => pct(fed.utilization.by_site[s.name]), num: true, key: "util" },
+        { label: "Utilization", get: (s) => bar(fed.utilization.by_site[s.name]), num: true, key: "util" },
         { label: "Pools (free/total accelerators)", get: pools, key: "pools" },
         canDrain ? { label: "Action", get: drainButton, key: "action" } : null,
       ].filter(Boolean),
