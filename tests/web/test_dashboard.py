@@ -206,7 +206,11 @@ def test_jobs_pages_follow_the_api_cursor(page: Any, platform: Platform) -> None
 
 
 def test_tenant_token_cannot_see_operator_views(page: Any, platform: Platform) -> None:
-    sign_in(page, platform.tenant, "tenant")
+    sign_in(page, platform.operator, "operator")
+    expect(nav(page, "Tokens & audit")).to_be_visible()
+    page.goto(f"/#token={platform.tenant}")             # a #token= link switches to that token
+    expect(page.locator("#whoami .role")).to_have_text("tenant")
+    assert "token=" not in page.url
     expect(nav(page, "Submit")).to_be_visible()
     expect(nav(page, "Tokens & audit")).to_have_count(0)
     refusal = platform.api(platform.tenant, "GET", "/tokens")

@@ -31,9 +31,10 @@ function route() {
 
 function takeFragmentToken() {
   const m = /^#token=([^&]+)/.exec(location.hash);
-  if (!m) return;
+  if (!m) return false;
   token.set(decodeURIComponent(m[1]));
   history.replaceState(null, "", `${location.pathname}${location.search}#/overview`);
+  return true;
 }
 
 function renderNav() {
@@ -162,8 +163,8 @@ async function start() {
   takeFragmentToken();
   $("signout").addEventListener("click", signOut);
   window.addEventListener("hashchange", () => {
-    takeFragmentToken();
-    if (!state.me && token.get()) start2();
+    // a #token= link signs in again (perhaps as another role)
+    if (takeFragmentToken() || (!state.me && token.get())) start2();
     else mountRoute();
   });
   setInterval(() => {
