@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from suanli.market.money import RATE_SCALE, round_units_array
+from suanli.market.money import AMOUNT_DIVISOR, RATE_SCALE, round_units_array
 
 if TYPE_CHECKING:
     from suanli.market.billing import InvoiceLine, MeterRecord, Terms
@@ -127,5 +127,3 @@ def batch_postings(cols: LineColumns) -> dict[str, int]:
     totals["platform:fees"] = totals.get("platform:fees", 0) + sum(cols.fee_cents)
     return totals
 
-
-AMOUNT_DIVISOR = 10 ** 8     # PF16-h units (10**-6) x price units (10**-4) -> cents (10**-2)

@@ -33,10 +33,11 @@ from typing import NamedTuple
 
 from suanli.domain.errors import InvalidInput
 from suanli.market.auction import Trade
-from suanli.market.batch import AMOUNT_DIVISOR, LineColumns, batch_postings, price_batch
+from suanli.market.batch import LineColumns, batch_postings, price_batch
 from suanli.market.catalog import PriceBook, ProductClass, Term
 from suanli.market.ledger import PLATFORM_FEES, Transaction, provider_account, tenant_account, transaction
 from suanli.market.money import (
+    AMOUNT_DIVISOR,
     PRICE_EXP,
     QTY_EXP,
     RATE_SCALE,
@@ -193,15 +194,11 @@ class InvoiceLine(NamedTuple):
         return {a: cents_to_money(c) for a, c in out.items()}
 
 
-_AMOUNT_DIVISOR = 10 ** (QTY_EXP + PRICE_EXP - 2)     # PF16-h units x price units -> cents
-assert _AMOUNT_DIVISOR == AMOUNT_DIVISOR
-
-
 def price_record(r: MeterRecord, terms: Terms, fee_units: int) -> InvoiceLine:
     """Price one record under its terms: ``amount = round_money(pf16h x price)``, ``fee =
     round_money(amount x fee_rate)``, computed exactly on integers (``fee_units`` is the fee rate in
     ``RATE_SCALE`` units) and rounded by ``money.round_units``."""
-    amount = round_units(r.pf16h_units * terms.price_units, _AMOUNT_DIVISOR)
+    amount = round_units(r.pf16h_units * terms.price_units, AMOUNT_DIVISOR)
     fee = round_units(amount * fee_units, RATE_SCALE)
     return InvoiceLine(r.id, r.tenant, r.provider, terms.payee, r.job, r.site, r.grade, r.region, r.start,
                        terms.term, terms.contract, r.pf16h_units, terms.price_units, amount, fee,

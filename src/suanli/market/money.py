@@ -30,6 +30,7 @@ PRICE_EXP = 4                 # PRICE_SCALE == 10 ** PRICE_EXP
 QTY_SCALE = 1_000_000         # integer quantity units per PF16-hour
 QTY_EXP = 6                   # QTY_SCALE == 10 ** QTY_EXP
 RATE_SCALE = 1_000_000        # integer units per 1 of a rate (fee rates carry at most 6 decimals)
+AMOUNT_DIVISOR = 10 ** (QTY_EXP + PRICE_EXP - 2)   # quantity units x price units -> cents
 ZERO = Decimal(0)
 ROUND_DOWN_QTY = ROUND_DOWN   # capacity offered is truncated to the quantity quantum, never rounded up
 
