@@ -24,6 +24,7 @@ def mask(filter_name, j, *, free=None, tenants=None, now=0.0):
 @pytest.mark.parametrize(("name", "kwargs", "extra", "expected", "reason_part"), [
     ("capacity", {"gpus": 8}, {}, [True, True], None),
     ("capacity", {"gpus": 4}, {"free": {0: 3}}, [False, True], "needs 4 free, has 3 of 8"),
+    ("capacity", {"gpus": 9}, {}, [False, False], "needs 9, the pool holds only 8: it can never fit here"),
     ("model", {"allowed_models": ("H100",)}, {}, [False, True], "not in allowed"),
     ("model", {"allowed_models": ("a100-sxm4-80gb", "H100")}, {}, [True, True], None),
     ("memory", {"min_memory_gb": 80}, {}, [True, True], None),

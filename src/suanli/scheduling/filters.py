@@ -39,7 +39,10 @@ class Capacity:
         return state.free >= v.job.gpus
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
-        return f"needs {v.job.gpus} free, has {int(state.free[pool])} of {int(v.table.capacity[pool])}"
+        capacity = int(v.table.capacity[pool])
+        if capacity < v.job.gpus:
+            return f"needs {v.job.gpus}, the pool holds only {capacity}: it can never fit here"
+        return f"needs {v.job.gpus} free, has {int(state.free[pool])} of {capacity}"
 
 
 class Model:
