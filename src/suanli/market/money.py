@@ -2,8 +2,9 @@
 
 Invariants:
 - Money is ``Decimal``; it is rounded only here, by one rule: half-even to the cent. ``round_money``
-  applies it to a ``Decimal``; ``round_units`` applies it to exact integer fixed-point values
-  (billing's hot path: a million lines a run), and a property test proves the two agree.
+  applies it to a ``Decimal``; ``round_units`` to exact integer fixed-point values and
+  ``round_units_array`` to int64 arrays of them (billing's hot path: a million lines a run).
+  Property tests prove the three agree.
 - Unit prices (money per PF16-hour) carry at most 4 decimals (``PRICE_QUANTUM``); quantities of
   compute carry at most 6 decimals of a PF16-hour (``QTY_QUANTUM``). These quanta are the integer
   units the auction's fast path works in (``to_units`` / ``from_units``), so conversion is exact.
