@@ -113,7 +113,8 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
         report.placed = bind(p, result, built.pool_ids, attempts, now)      # 4
         report.preempted = preempt(p, result, now)                          # 5
         with p.uow() as uow:                                                # 6
-            uow.jobs.set_reasons({j: r.summary for j, r in result.pending.items()})
+            uow.jobs.set_reasons({j: r.summary for j, r in result.pending.items()
+                                  if j in built.pending_rows and built.pending_rows[j]["reason"] != r.summary})
             for job_id, why in result.rejected.items():
                 if uow.jobs.transition(job_id, "pending", "rejected", updated_at=now, finished_at=now, reason=why):
                     uow.audit.record(now, SCHEDULER.actor, SCHEDULER.role, "job.rejected", job_id, reason=why)

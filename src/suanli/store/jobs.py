@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    bindparam,
     func,
     insert,
     select,
@@ -105,6 +106,8 @@ job_logs = Table(
 
 
 _INSERT_JOB = insert(jobs)
+_SET_REASON = (update(jobs).where(jobs.c.id == bindparam("jid"), jobs.c.state == "pending")
+               .values(reason=bindparam("why")))
 
 
 def _row(r: Any) -> dict[str, Any] | None:
@@ -166,9 +169,9 @@ class JobRepo:
         return bool(res.rowcount == 1)
 
     def set_reasons(self, reasons: dict[str, str]) -> None:
-        for job_id, reason in reasons.items():
-            self.conn.execute(update(jobs).where(jobs.c.id == job_id, jobs.c.state == "pending")
-                              .values(reason=reason))
+        """Why each pending job waits (one executemany; jobs no longer pending are left alone)."""
+        if reasons:
+            self.conn.execute(_SET_REASON, [{"jid": j, "why": r} for j, r in reasons.items()])
 
     # -- placements --------------------------------------------------------------------------
     def add_placement(self, **row: Any) -> None:
