@@ -152,12 +152,13 @@ class Simulator:
         total = max(1, len(self.runs))
         step = max(1, total // 200)
         next_report = step
-        handlers = {Kind.ARRIVE: self._arrive, Kind.CYCLE: self._cycle, Kind.START: self._start,
-                    Kind.FINISH: self._finish, Kind.SITE_DOWN: self._site_down, Kind.SITE_UP: self._site_up}
+        by_kind = {Kind.ARRIVE: self._arrive, Kind.CYCLE: self._cycle, Kind.START: self._start,
+                   Kind.FINISH: self._finish, Kind.SITE_DOWN: self._site_down, Kind.SITE_UP: self._site_up}
+        handlers = [by_kind[k] for k in sorted(by_kind)]   # indexed by the kind's int value
         while len(self.queue):
             time, _, kind, subject, attempt = self.queue.pop()
             self.clock.advance(time)
-            handlers[Kind(kind)](subject, attempt)
+            handlers[kind](subject, attempt)
             if progress is not None and self.finished + len(self.rejected) >= next_report:
                 progress((self.finished + len(self.rejected)) / total)
                 next_report += step
