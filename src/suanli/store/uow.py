@@ -5,13 +5,15 @@
         uow.audit.record(...)
     # committed here; rolled back if the block raised
 
-New aggregates (the market's tables) add a repository module and a migration; they reach the
-connection as ``uow.conn``.
+A new aggregate (the market's tables) is a new module in ``suanli.store`` with its tables on the
+shared ``metadata``, a repository class registered with ``register_repository("market", MarketRepo)``
+(then reachable as ``uow.market``), and an Alembic migration in ``store/migrations/versions``.
 """
 
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
 from sqlalchemy.engine import Connection
 
@@ -22,9 +24,23 @@ from suanli.store.jobs import JobRepo
 from suanli.store.tenancy import TenancyRepo
 from suanli.store.tokens import TokenRepo
 
+REPOSITORIES: dict[str, type] = {}
+
+
+def register_repository(name: str, repo: type) -> None:
+    """Make ``uow.<name>`` an instance of ``repo(connection)`` in every unit of work."""
+    if name in REPOSITORIES and REPOSITORIES[name] is not repo:
+        raise ValueError(f"a repository named {name!r} is already registered: {REPOSITORIES[name].__name__}")
+    REPOSITORIES[name] = repo
+
 
 class UnitOfWork:
     conn: Connection
+    federation: FederationRepo
+    tenancy: TenancyRepo
+    tokens: TokenRepo
+    jobs: JobRepo
+    audit: AuditRepo
 
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -37,7 +53,13 @@ class UnitOfWork:
         self.tokens = TokenRepo(self.conn)
         self.jobs = JobRepo(self.conn)
         self.audit = AuditRepo(self.conn)
+        for name, repo in REPOSITORIES.items():
+            setattr(self, name, repo(self.conn))
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
         self._ctx.__exit__(et, ev, tb)
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"no repository {name!r} in this unit of work; registered: "
+                             f"federation, tenancy, tokens, jobs, audit{''.join(', ' + n for n in REPOSITORIES)}")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 from alembic import context
 
-import suanli.store.audit  # noqa: F401  (register tables on metadata)
-import suanli.store.federation  # noqa: F401
-import suanli.store.jobs  # noqa: F401
-import suanli.store.tenancy  # noqa: F401
-import suanli.store.tokens  # noqa: F401
+import suanli.store
 from suanli.store.db import metadata
+
+for _info in pkgutil.iter_modules(suanli.store.__path__):   # every aggregate module registers its tables
+    if _info.name not in ("migrations",):
+        importlib.import_module(f"suanli.store.{_info.name}")
 
 target_metadata = metadata
 connection = context.config.attributes.get("connection")
