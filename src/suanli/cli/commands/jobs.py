@@ -143,11 +143,17 @@ def job(args: argparse.Namespace) -> int:
         if args.follow:
             _wait(c, jid, print_logs=True)
             return 0
-        logs = c.get(f"/v1/jobs/{jid}/logs")
+        text, after = "", 0
+        while True:   # page through every chunk
+            logs = c.get(f"/v1/jobs/{jid}/logs", after=after)
+            text += logs["text"]
+            if logs["next"] == after:
+                break
+            after = logs["next"]
         if args.json:
-            emit(logs)
+            emit({"job_id": jid, "text": text, "next": after})
         else:
-            sys.stdout.write(logs["text"])
+            sys.stdout.write(text)
         return 0
     if args.action == "cancel":
         data = c.post(f"/v1/jobs/{jid}/cancel")
