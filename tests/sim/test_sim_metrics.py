@@ -114,8 +114,10 @@ def test_the_snapshot_the_simulator_builds_is_what_make_snapshot_builds():
         return schedule(snap, profile, rng)
 
     config = SimConfig(outages=(Outage("hub-horinger", 20000, 30000),))
-    result = Simulator(table, tr.jobs, load_profile("balanced"), config, schedule_fn=checked).run()
+    sim = Simulator(table, tr.jobs, load_profile("balanced"), config, schedule_fn=checked)
+    result = sim.run()
     assert result.finished == 300 and max(seen) > 10
+    assert (sim.cluster.free == table.capacity).all() and not sim.cluster.running   # every chip given back
 
 
 def test_bench_replay_prints_jobs_per_s_and_wall_s(capsys):
