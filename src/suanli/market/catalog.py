@@ -30,11 +30,17 @@ class ProductClass(str, Enum):
     INFER = "infer"
     GENERAL = "general"
 
+    # Hash as the value, consistent with ``==`` on the value (and a C call, not Enum's Python one:
+    # billing hashes these for every meter record).
+    __hash__ = str.__hash__
+
 
 class Term(str, Enum):
     ON_DEMAND = "on-demand"
     RESERVED = "reserved"
     SPOT = "spot"
+
+    __hash__ = str.__hash__
 
 
 JOB_CLASS_TO_PRODUCT: dict[str, ProductClass] = {

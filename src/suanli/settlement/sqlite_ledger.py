@@ -110,8 +110,8 @@ class SqliteLedger:
         return int(found[0])
 
     def _ids_of(self, names: list[Any]) -> list[int]:
-        """``ledger_names`` ids of a column of names (adding the new ones). ``Term`` members are
-        their own cache keys (their hash is not their value's) and are stored as their value."""
+        """``ledger_names`` ids of a column of names (adding the new ones). ``Term`` members hash
+        and compare as their value, and sqlite3 stores them as it."""
         for name in set(names).difference(self._ids):
             self._name_id(name)
         return list(map(self._ids.__getitem__, names))
