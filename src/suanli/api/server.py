@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 from typing import Any
 
@@ -26,6 +27,10 @@ def make_server(p: Platform, host: str, port: int, *, scheduler: bool = True) ->
     return uvicorn.Server(config), loop
 
 
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(p: Platform, host: str, port: int, *, scheduler: bool = True, reuse_port: bool = False) -> None:
     """``reuse_port``: several processes may listen on the same port (SO_REUSEPORT); the kernel
     spreads connections between them."""
@@ -40,6 +45,7 @@ def serve(p: Platform, host: str, port: int, *, scheduler: bool = True, reuse_po
         sockets = [sock]
     if loop is not None:
         loop.start()
+    signal.signal(signal.SIGTERM, _interrupt)   # uvicorn re-raises SIGTERM after its shutdown
     try:
         server.run(sockets=sockets)
     except KeyboardInterrupt:

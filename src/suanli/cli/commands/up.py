@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -24,6 +25,10 @@ def register(sub: Any) -> None:
     p.add_argument("--data-dir", default=os.environ.get("SUANLI_DATA_DIR", ".suanli"))
     p.add_argument("--federation", default="demo-local", help="federation YAML (path or packaged name) to seed")
     p.set_defaults(func=run)
+
+
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _write_secret(path: Path, secret: str) -> None:
@@ -89,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     loop.start()
     threading.Thread(target=start_agents, daemon=True).start()
+    signal.signal(signal.SIGTERM, _interrupt)   # uvicorn re-raises SIGTERM after its shutdown: stop cleanly
     try:
         server.run()
     except KeyboardInterrupt:
