@@ -1,0 +1,272 @@
+"""The market's tables: pool asks, spot orders, clearing rounds, trades, reservations, and the
+double-entry ledger with its invoice lines.
+
+- Money and quantities of orders, trades and reservations are ``NUMERIC``/``Decimal`` (exact on
+  both dialects); ledger postings and invoice lines are integer cents and integer units (10**-6
+  PF16-h, 10**-4 money per PF16-h), exactly as ``market.billing.InvoiceLine`` holds them, so SQL
+  sums are exact.
+- ``market_invoice_lines.meter_id`` is the primary key: a meter record is billed once only.
+- ``market_billed_placements`` names every placement whose usage is billed (written in the same
+  transaction as its lines): the billing step's "what is left to bill" and a second guard.
+- Every posting belongs to a transaction whose postings sum to zero (checked by ``market.ledger``
+  before anything is written).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection
+
+from suanli.store.db import metadata
+from suanli.store.uow import register_repository
+
+QTY = Numeric(24, 6)
+PRICE = Numeric(18, 4)
+
+market_asks = Table(
+    "market_asks", metadata,
+    Column("site", String(64), primary_key=True),
+    Column("pool", String(64), primary_key=True),
+    Column("provider", String(64), nullable=False),
+    Column("price", PRICE, nullable=False),
+    Column("min_qty", QTY, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+market_orders = Table(
+    "market_orders", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("side", String(8), nullable=False),            # bid | ask
+    Column("owner", String(80), nullable=False),          # tenant:<name> | provider:<name>
+    Column("tenant", String(64), nullable=True),          # bids and resale asks: the tenant
+    Column("provider", String(64), nullable=True),        # provider asks: the provider
+    Column("grade", String(32), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("qty", QTY, nullable=False),
+    Column("filled", QTY, nullable=False),
+    Column("price", PRICE, nullable=False),               # a bid's limit, an ask's minimum
+    Column("time", Float, nullable=False),
+    Column("status", String(16), nullable=False),         # open | filled | closed
+    Column("pool", String(140), nullable=False, default=""),
+    Column("contract", String(64), nullable=False, default=""),
+    Column("round_id", String(64), nullable=True),
+    Index("ix_market_orders_status_grade", "status", "grade", "region"),
+    Index("ix_market_orders_tenant_time", "tenant", "time"),
+)
+
+market_rounds = Table(
+    "market_rounds", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("grade", String(32), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("price", PRICE, nullable=True),
+    Column("volume", QTY, nullable=False),
+    Column("bids", Integer, nullable=False),
+    Column("asks", Integer, nullable=False),
+    Index("ix_market_rounds_at", "at"),
+)
+
+market_trades = Table(
+    "market_trades", metadata,
+    Column("id", String(140), primary_key=True),
+    Column("round_id", String(64), nullable=False),
+    Column("bid_id", String(64), nullable=False),
+    Column("ask_id", String(64), nullable=False),
+    Column("buyer", String(64), nullable=False),          # the tenant
+    Column("seller", String(80), nullable=False),         # provider:<name> | tenant:<name>
+    Column("grade", String(32), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("pool", String(140), nullable=False, default=""),
+    Column("contract", String(64), nullable=False, default=""),
+    Column("qty", QTY, nullable=False),
+    Column("used", QTY, nullable=False),
+    Column("price", PRICE, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_market_trades_buyer", "buyer", "grade", "region"),
+)
+
+market_reservations = Table(
+    "market_reservations", metadata,
+    Column("id", String(64), primary_key=True),
+    Column("tenant", String(64), nullable=False, index=True),
+    Column("provider", String(64), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("pool", String(64), nullable=False),
+    Column("grade", String(32), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("product_class", String(16), nullable=False),
+    Column("qty", QTY, nullable=False),
+    Column("used", QTY, nullable=False),
+    Column("offered", QTY, nullable=False),
+    Column("start", Float, nullable=False),
+    Column("end", Float, nullable=False),
+    Column("price", PRICE, nullable=False),
+    Column("status", String(16), nullable=False),         # open | settled
+    Column("created_at", Float, nullable=False),
+)
+
+ledger_transactions = Table(
+    "ledger_transactions", metadata,
+    Column("id", String(80), primary_key=True),
+    Column("at", Float, nullable=False),
+    Column("memo", Text, nullable=False),
+)
+
+ledger_postings = Table(
+    "ledger_postings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tx_id", String(80), nullable=False, index=True),
+    Column("account", String(80), nullable=False, index=True),
+    Column("amount_cents", BigInteger, nullable=False),
+)
+
+market_invoice_lines = Table(
+    "market_invoice_lines", metadata,
+    Column("meter_id", String(120), primary_key=True),
+    Column("tenant", String(64), nullable=False),
+    Column("provider", String(64), nullable=False),
+    Column("payee", String(80), nullable=False),
+    Column("job", String(64), nullable=False),
+    Column("site", String(64), nullable=False),
+    Column("grade", String(32), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("start", Float, nullable=False),
+    Column("term", String(16), nullable=False),
+    Column("contract", String(140), nullable=False),
+    Column("pf16h_units", BigInteger, nullable=False),
+    Column("price_units", BigInteger, nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("fee_cents", BigInteger, nullable=False),
+    Column("credit_cents", BigInteger, nullable=False),
+    Column("tx_id", String(80), nullable=False),
+    Index("ix_market_invoice_lines_tenant_start", "tenant", "start"),
+    Index("ix_market_invoice_lines_payee", "payee"),
+)
+
+market_billed_placements = Table(
+    "market_billed_placements", metadata,
+    Column("placement_id", String(32), primary_key=True),
+    Column("at", Float, nullable=False),
+)
+
+LINE_FIELDS = ("meter_id", "tenant", "provider", "payee", "job", "site", "grade", "region", "start", "term",
+               "contract", "pf16h_units", "price_units", "amount_cents", "fee_cents", "credit_cents")
+
+
+def _rows(result: Any) -> list[dict[str, Any]]:
+    return [dict(r._mapping) for r in result]
+
+
+class MarketRepo:
+    """Rows of the market tables over one connection (inside a ``UnitOfWork``)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- asks per pool -------------------------------------------------------------------------
+    def pool_asks(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(r["site"], r["pool"]): r for r in _rows(self.conn.execute(select(market_asks)))}
+
+    def set_pool_ask(self, **row: Any) -> None:
+        done = self.conn.execute(update(market_asks).where(market_asks.c.site == row["site"],
+                                                           market_asks.c.pool == row["pool"]).values(**row))
+        if done.rowcount == 0:
+            self.conn.execute(insert(market_asks).values(**row))
+
+    # -- orders --------------------------------------------------------------------------------
+    def add_order(self, **row: Any) -> None:
+        self.conn.execute(insert(market_orders).values(**row))
+
+    def add_orders(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(market_orders), rows)
+
+    def open_orders(self) -> list[dict[str, Any]]:
+        q = select(market_orders).where(market_orders.c.status == "open").order_by(market_orders.c.time,
+                                                                                     market_orders.c.id)
+        return _rows(self.conn.execute(q))
+
+    def orders(self, *, tenant: str | None = None, provider: str | None = None, status: str | None = None,
+               limit: int = 200) -> list[dict[str, Any]]:
+        q = select(market_orders).order_by(market_orders.c.time.desc(), market_orders.c.id).limit(limit)
+        if tenant is not None:
+            q = q.where(market_orders.c.tenant == tenant)
+        if provider is not None:
+            q = q.where(market_orders.c.provider == provider)
+        if status is not None:
+            q = q.where(market_orders.c.status == status)
+        return _rows(self.conn.execute(q))
+
+    def update_order(self, order_id: str, **values: Any) -> None:
+        self.conn.execute(update(market_orders).where(market_orders.c.id == order_id).values(**values))
+
+    # -- rounds and trades ---------------------------------------------------------------------
+    def add_round(self, **row: Any) -> None:
+        self.conn.execute(insert(market_rounds).values(**row))
+
+    def rounds(self, limit: int = 50) -> list[dict[str, Any]]:
+        return _rows(self.conn.execute(select(market_rounds).order_by(market_rounds.c.at.desc()).limit(limit)))
+
+    def add_trades(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(insert(market_trades), rows)
+
+    def trades(self, *, buyer: str | None = None, seller: str | None = None) -> list[dict[str, Any]]:
+        q = select(market_trades).order_by(market_trades.c.at, market_trades.c.id)
+        if buyer is not None:
+            q = q.where(market_trades.c.buyer == buyer)
+        if seller is not None:
+            q = q.where(market_trades.c.seller == seller)
+        return _rows(self.conn.execute(q))
+
+    def set_trade_used(self, trade_id: str, used: Any) -> None:
+        self.conn.execute(update(market_trades).where(market_trades.c.id == trade_id).values(used=used))
+
+    # -- reservations --------------------------------------------------------------------------
+    def add_reservation(self, **row: Any) -> None:
+        self.conn.execute(insert(market_reservations).values(**row))
+
+    def reservations(self, *, tenant: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        q = select(market_reservations).order_by(market_reservations.c.start, market_reservations.c.id)
+        if tenant is not None:
+            q = q.where(market_reservations.c.tenant == tenant)
+        if status is not None:
+            q = q.where(market_reservations.c.status == status)
+        return _rows(self.conn.execute(q))
+
+    def reservation(self, rid: str) -> dict[str, Any] | None:
+        r = self.conn.execute(select(market_reservations).where(market_reservations.c.id == rid)).first()
+        return dict(r._mapping) if r else None
+
+    def update_reservation(self, rid: str, **values: Any) -> None:
+        self.conn.execute(update(market_reservations).where(market_reservations.c.id == rid).values(**values))
+
+    # -- billing ---------------------------------------------------------------------------------
+    def billed_placements(self, ids: list[str]) -> set[str]:
+        if not ids:
+            return set()
+        q = select(market_billed_placements.c.placement_id).where(market_billed_placements.c.placement_id.in_(ids))
+        return {r[0] for r in self.conn.execute(q)}
+
+    def mark_billed(self, placement_ids: list[str], at: float) -> None:
+        if placement_ids:
+            self.conn.execute(insert(market_billed_placements), [{"placement_id": i, "at": at} for i in placement_ids])
+
+
+register_repository("market", MarketRepo)
