@@ -50,7 +50,7 @@ market_asks = Table(
 
 market_orders = Table(
     "market_orders", metadata,
-    Column("id", String(64), primary_key=True),
+    Column("id", String(160), primary_key=True),
     Column("side", String(8), nullable=False),            # bid | ask
     Column("owner", String(80), nullable=False),          # tenant:<name> | provider:<name>
     Column("tenant", String(64), nullable=True),          # bids and resale asks: the tenant
@@ -84,10 +84,10 @@ market_rounds = Table(
 
 market_trades = Table(
     "market_trades", metadata,
-    Column("id", String(140), primary_key=True),
+    Column("id", String(320), primary_key=True),
     Column("round_id", String(64), nullable=False),
-    Column("bid_id", String(64), nullable=False),
-    Column("ask_id", String(64), nullable=False),
+    Column("bid_id", String(160), nullable=False),
+    Column("ask_id", String(160), nullable=False),
     Column("buyer", String(64), nullable=False),          # the tenant
     Column("seller", String(80), nullable=False),         # provider:<name> | tenant:<name>
     Column("grade", String(32), nullable=False),
@@ -148,7 +148,7 @@ market_invoice_lines = Table(
     Column("region", String(64), nullable=False),
     Column("start", Float, nullable=False),
     Column("term", String(16), nullable=False),
-    Column("contract", String(140), nullable=False),
+    Column("contract", String(320), nullable=False),
     Column("pf16h_units", BigInteger, nullable=False),
     Column("price_units", BigInteger, nullable=False),
     Column("amount_cents", BigInteger, nullable=False),
@@ -263,6 +263,36 @@ class MarketRepo:
             return set()
         q = select(market_billed_placements.c.placement_id).where(market_billed_placements.c.placement_id.in_(ids))
         return {r[0] for r in self.conn.execute(q)}
+
+    def unbilled_placements(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """Ended placements that ran (had a start) and are not billed yet, oldest end first, with
+        their job's tenant, class and spec."""
+        from suanli.store.jobs import jobs, placements
+
+        q = (select(placements, jobs.c.tenant, jobs.c.job_class, jobs.c.spec)
+             .join(jobs, jobs.c.id == placements.c.job_id)
+             .outerjoin(market_billed_placements, market_billed_placements.c.placement_id == placements.c.id)
+             .where(placements.c.ended_at.is_not(None), placements.c.started_at.is_not(None),
+                    market_billed_placements.c.placement_id.is_(None))
+             .order_by(placements.c.ended_at, placements.c.id).limit(limit))
+        return _rows(self.conn.execute(q))
+
+    def spent_by_tenant(self) -> dict[str, float]:
+        """What each tenant has been charged (net of SLA credits) on its invoice lines, plus the
+        metered cost of its placements not billed yet."""
+        from sqlalchemy import func
+
+        from suanli.store.jobs import jobs, placements
+
+        li = market_invoice_lines
+        out = {t: float(c or 0) / 100.0 for t, c in self.conn.execute(
+            select(li.c.tenant, func.sum(li.c.amount_cents - li.c.credit_cents)).group_by(li.c.tenant))}
+        q = (select(jobs.c.tenant, func.sum(placements.c.cost)).join(jobs, jobs.c.id == placements.c.job_id)
+             .outerjoin(market_billed_placements, market_billed_placements.c.placement_id == placements.c.id)
+             .where(market_billed_placements.c.placement_id.is_(None)).group_by(jobs.c.tenant))
+        for t, c in self.conn.execute(q):
+            out[t] = out.get(t, 0.0) + float(c or 0)
+        return out
 
     def mark_billed(self, placement_ids: list[str], at: float) -> None:
         if placement_ids:

@@ -57,7 +57,7 @@ def upgrade() -> None:
     sa.Column('region', sa.String(length=64), nullable=False),
     sa.Column('start', sa.Float(), nullable=False),
     sa.Column('term', sa.String(length=16), nullable=False),
-    sa.Column('contract', sa.String(length=140), nullable=False),
+    sa.Column('contract', sa.String(length=320), nullable=False),
     sa.Column('pf16h_units', sa.BigInteger(), nullable=False),
     sa.Column('price_units', sa.BigInteger(), nullable=False),
     sa.Column('amount_cents', sa.BigInteger(), nullable=False),
@@ -71,7 +71,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_market_invoice_lines_tenant_start', ['tenant', 'start'], unique=False)
 
     op.create_table('market_orders',
-    sa.Column('id', sa.String(length=64), nullable=False),
+    sa.Column('id', sa.String(length=160), nullable=False),
     sa.Column('side', sa.String(length=8), nullable=False),
     sa.Column('owner', sa.String(length=80), nullable=False),
     sa.Column('tenant', sa.String(length=64), nullable=True),
@@ -129,10 +129,10 @@ def upgrade() -> None:
         batch_op.create_index('ix_market_rounds_at', ['at'], unique=False)
 
     op.create_table('market_trades',
-    sa.Column('id', sa.String(length=140), nullable=False),
+    sa.Column('id', sa.String(length=320), nullable=False),
     sa.Column('round_id', sa.String(length=64), nullable=False),
-    sa.Column('bid_id', sa.String(length=64), nullable=False),
-    sa.Column('ask_id', sa.String(length=64), nullable=False),
+    sa.Column('bid_id', sa.String(length=160), nullable=False),
+    sa.Column('ask_id', sa.String(length=160), nullable=False),
     sa.Column('buyer', sa.String(length=64), nullable=False),
     sa.Column('seller', sa.String(length=80), nullable=False),
     sa.Column('grade', sa.String(length=32), nullable=False),

@@ -1,0 +1,101 @@
+"""The market: prices, pool asks, spot bids, reservations (and their resale), orders; invoices,
+payouts and the ledger's balances. Money and quantities travel as decimal strings (floats are
+refused with a 422 naming the field)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import Field
+
+from suanli.api.deps import CallerDep, PlatformDep
+from suanli.api.render import JSON, ok
+from suanli.api.schemas import Name, Strict
+from suanli.services import billing
+from suanli.services import market as svc
+
+router = APIRouter(prefix="/v1", tags=["market"])
+Amount = Annotated[str | int, Field(description="a decimal string, e.g. \"12.50\" (floats are refused)")]
+
+
+class AskCreate(Strict):
+    site: Name
+    pool: Name
+    price: Amount
+    min_qty: Amount = "0"
+
+
+class BidCreate(Strict):
+    grade: Name
+    region: Name
+    qty: Amount = Field(description="PF16-hours")
+    limit: Amount = Field(description="highest price per PF16-hour")
+    tenant: Name | None = Field(None, description="operators only: bid on behalf of this tenant")
+
+
+class ReservationCreate(Strict):
+    site: Name
+    pool: Name
+    qty: Amount = Field(description="PF16-hours")
+    start: float = Field(description="seconds UTC")
+    end: float = Field(description="seconds UTC")
+    job_class: Literal["train", "finetune", "infer", "batch"] = "train"
+    tenant: Name | None = None
+
+
+class ResaleCreate(Strict):
+    qty: Amount
+    min_price: Amount
+
+
+@router.get("/market/prices")
+def get_prices(p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(svc.prices(p, caller))
+
+
+@router.post("/market/asks")
+def post_ask(body: AskCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(svc.set_ask(p, caller, **body.model_dump()))
+
+
+@router.post("/market/bids", status_code=201)
+def post_bid(body: BidCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(svc.bid(p, caller, **body.model_dump()), 201)
+
+
+@router.post("/market/reservations", status_code=201)
+def post_reservation(body: ReservationCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(svc.reserve(p, caller, **body.model_dump()), 201)
+
+
+@router.post("/market/reservations/{reservation_id}/resell", status_code=201)
+def post_resale(reservation_id: str, body: ResaleCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(svc.resell(p, caller, reservation_id, **body.model_dump()), 201)
+
+
+@router.get("/market/orders")
+def get_orders(p: PlatformDep, caller: CallerDep, status: str | None = None, tenant: str | None = None,
+               limit: int = Query(200, ge=1, le=1000)) -> JSON:
+    return ok(svc.orders(p, caller, status=status, tenant=tenant, limit=limit))
+
+
+@router.post("/market/orders/{order_id}/cancel")
+def cancel_order(order_id: str, p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(svc.cancel_order(p, caller, order_id))
+
+
+@router.get("/invoices")
+def get_invoices(p: PlatformDep, caller: CallerDep, tenant: str | None = None, start: float = 0.0,
+                 end: float | None = None) -> JSON:
+    return ok(billing.invoice_of(p, caller, tenant=tenant, start=start, end=end))
+
+
+@router.get("/payouts")
+def get_payouts(p: PlatformDep, caller: CallerDep, provider: str | None = None) -> JSON:
+    return ok(billing.payouts_of(p, caller, provider=provider))
+
+
+@router.get("/ledger/balances")
+def get_balances(p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(billing.balances(p, caller))
