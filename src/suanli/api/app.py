@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from suanli import __version__
 from suanli.api import errors, fast_submit
 from suanli.api.render import JSON
-from suanli.api.routes import agent, federation, health, jobs, tenants, tokens
+from suanli.api.routes import agent, federation, health, jobs, market, tenants, tokens
 from suanli.services.platform import Platform
 
 
@@ -20,7 +20,7 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     errors.install(app)
     app.router.routes.append(fast_submit.route)   # before the documented route: same contract, less CPU
-    for module in (health, federation, tenants, tokens, jobs, agent):
+    for module in (health, federation, tenants, tokens, jobs, agent, market):
         app.include_router(module.router)
     static = Path(__file__).resolve().parent.parent / "web" / "static"
     if static.is_dir():

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from suanli.control.market import market_step
 from suanli.control.snapshot import build_snapshot
 from suanli.scheduling import CycleResult, load_profile, schedule
 from suanli.services.jobs import new_id
@@ -120,6 +121,7 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
                     uow.audit.record(now, SCHEDULER.actor, SCHEDULER.role, "job.rejected", job_id, reason=why)
                     report.rejected += 1
         report.pending = len(result.pending)
+    market_step(p, now)                                                     # 7: spot round, billing
     report.seconds = time.perf_counter() - t0
     return report
 
