@@ -80,13 +80,24 @@ def pool_rows(p: Platform, uow: UnitOfWork) -> list[dict[str, Any]]:
     return out
 
 
-def pool_price_array(p: Platform, pool_keys: list[tuple[str, str]], uow: UnitOfWork) -> np.ndarray:
-    """Per pool (site, pool name), the on-demand list price per PF16-hour of ``train`` work: the
-    price the scheduler's price score, a job's price cap and the budget estimate compare against."""
+def market_pool_prices(p: Platform, uow: UnitOfWork, table: Any) -> np.ndarray:
+    """Per pool of the scheduler's pool table, the on-demand list price per PF16-hour of ``train``
+    work (``PriceBook.price_for``): what the price score, a job's price cap and the budget estimate
+    compare against. Cached per pool table."""
+    hit = p.cache.get("market_pool_prices")
+    if hit is not None and hit[0] is table:
+        return hit[1]  # type: ignore[no-any-return]
     book = price_book(p)
-    acc_of = {(r["site"], r["pool"]): r["accelerator"] for r in pool_rows(p, uow)}
-    return np.array([float(book.price_for(p.catalog.get(acc_of[k]), "train", Term.ON_DEMAND)) if k in acc_of
-                     else 0.0 for k in pool_keys], dtype=np.float64)
+    arr = np.array([float(book.price_for(acc, "train", Term.ON_DEMAND)) for acc in table.accelerators],
+                   dtype=np.float64)
+    p.cache["market_pool_prices"] = (table, arr)
+    return arr
+
+
+def market_spent(uow: UnitOfWork) -> dict[str, float]:
+    """Per tenant, what its budget has paid: invoiced charges net of SLA credits, plus the metered
+    cost of placements not billed yet."""
+    return uow.market.spent_by_tenant()  # type: ignore[no-any-return]
 
 
 def prices(p: Platform, caller: Caller) -> dict[str, Any]:
