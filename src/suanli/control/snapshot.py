@@ -17,6 +17,7 @@ import numpy as np
 from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
 from suanli.services.federation import load_domain_federation
 from suanli.services.jobs import domain_job
+from suanli.services.market import market_pool_prices, market_spent
 from suanli.services.platform import Platform
 from suanli.store.uow import UnitOfWork
 
@@ -69,13 +70,16 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
         running.append(RunningJob(job=job, pool=idx, count=row["count"], start=start, expected_end=max(end, now)))
         in_use[row["tenant"]] = in_use.get(row["tenant"], 0.0) + table.fp16_tflops[idx] * row["count"] / 1000.0
     usage = uow.jobs.usage_by_tenant()
+    charged = market_spent(uow)   # invoiced by the market (net of SLA credits) + metered cost not billed yet
     tenants = {}
     for t in uow.tenancy.tenants():
         used, spent = usage.get(t["name"], (0.0, 0.0))
+        spent = charged.get(t["name"], spent)
         tenants[t["name"]] = TenantState(
             usage_pf16h=used, in_use_pflops=in_use.get(t["name"], 0.0), quota_pflops=t["quota_pf16"],
             budget_left=float(t["budget"]) - spent if t["budget"] is not None else None, weight=t["weight"])
     pending_rows = {r["id"]: r for r in uow.jobs.pending(pending_limit)}
     pending = [domain_job(r, jobs_cache) for r in pending_rows.values()]
-    snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free)
+    snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free,
+                         price_per_pf16h=market_pool_prices(p, uow, table))
     return BuiltSnapshot(snapshot=snap, pool_ids=pool_ids, pending_rows=pending_rows)
