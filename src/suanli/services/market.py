@@ -38,6 +38,7 @@ from suanli.market.money import (
     parse_price,
     parse_quantity,
     quantity_from_float,
+    round_money,
 )
 from suanli.market.reserved import ReservationState, ReservedContract, resale_ask
 from suanli.market.spot import asks_from_idle
@@ -172,7 +173,8 @@ def bid(p: Platform, caller: Caller, *, grade: str, region: str, qty: Any, limit
     who = _tenant_of(caller, tenant)
     now = p.now()
     order_id = new_id("b")
-    b = Bid(order_id, who, parse_quantity(qty, "qty"), parse_price(limit, "limit"), now, grade, region)
+    b = Bid(order_id, who, parse_quantity(qty, "qty").quantize(QTY_QUANTUM), parse_price(limit, "limit"), now,
+            grade, region)
     with p.uow() as uow:
         if uow.tenancy.tenant(who) is None:
             raise NotFound(f"no tenant {who!r}", field="tenant")
@@ -210,7 +212,7 @@ def reserve(p: Platform, caller: Caller, *, site: str, pool: str, qty: Any, star
             job_class: str = "train", tenant: str | None = None) -> dict[str, Any]:
     """Buy ``qty`` PF16-hours of a pool's grade over ``[start, end)`` at the reserved list price."""
     who = _tenant_of(caller, tenant)
-    q = parse_quantity(qty, "qty")
+    q = parse_quantity(qty, "qty").quantize(QTY_QUANTUM)      # exact: the parser refuses finer input
     pclass = product_class_of(job_class)
     now = p.now()
     if not end > start:
@@ -241,7 +243,7 @@ def reserve(p: Platform, caller: Caller, *, site: str, pool: str, qty: Any, star
         uow.market.add_reservation(**out)
         uow.audit.record(now, caller.actor, caller.role, "market.reserve", rid, tenant=who, site=site, pool=pool,
                          qty=str(q), price=str(price), start=start, end=end)
-    out["commitment"] = q * price
+    out["commitment"] = round_money(q * price)
     return out
 
 

@@ -4,10 +4,10 @@ refused with a 422 naming the field)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.render import JSON, ok
@@ -16,7 +16,9 @@ from suanli.services import billing
 from suanli.services import market as svc
 
 router = APIRouter(prefix="/v1", tags=["market"])
-Amount = Annotated[str | int, Field(description="a decimal string, e.g. \"12.50\" (floats are refused)")]
+# checked by the market's parsers (``market.money``), which refuse floats, NaN and excess decimals by field name
+Amount = Annotated[Any, WithJsonSchema({"type": "string", "examples": ["12.50"]}),
+                   Field(description="a decimal string, e.g. \"12.50\" (floats are refused)")]
 
 
 class AskCreate(Strict):
