@@ -1,0 +1,83 @@
+"""End to end with real processes: ``suanli up`` (API, scheduler loop with its market step, three
+local sites with their agents) driven by ``suanli market prices|bid|reserve|orders``, ``suanli
+submit`` and ``suanli invoices``."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import Procs, free_port, wait_for, wait_healthy
+
+pytestmark = pytest.mark.slow
+
+
+class Cli:
+    def __init__(self, url: str, token: str, cwd: Path) -> None:
+        self.env = {**os.environ, "SUANLI_URL": url, "SUANLI_TOKEN": token, "SUANLI_CONFIG": str(cwd / "none.json")}
+        self.cwd = cwd
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run([sys.executable, "-m", "suanli.cli.main", *args], env=self.env, cwd=self.cwd,
+                           capture_output=True, text=True, timeout=60)
+        if check:
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r
+
+    def json(self, *args: str) -> Any:
+        at = args.index("--") if "--" in args else len(args)
+        return json.loads(self.run(*args[:at], "--json", *args[at:]).stdout)
+
+
+@pytest.fixture
+def up(procs: Procs, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    data = tmp_path / "data"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    env = {"SUANLI_LEASE_S": "3", "SUANLI_CYCLE_S": "0.2", "SUANLI_MARKET_S": "0.5"}
+    procs.start(["up", "--port", str(port), "--data-dir", str(data)], "up", env)
+    wait_healthy(url)
+    cli = Cli(url, (data / "tenant.token").read_text().strip(), tmp_path)
+    wait_for(lambda: all(s["health"] == "up" for s in cli.json("sites")["items"]), timeout=20, what="agents up")
+    yield {"url": url, "data": data, "cli": cli}
+
+
+def test_market_cli_against_a_running_platform(up: dict[str, Any]) -> None:
+    cli: Cli = up["cli"]
+    text = cli.run("market", "prices").stdout
+    assert "train" in text and "nx-hub" in text and "mid" in text
+    prices = cli.json("market", "prices")
+    assert {x["product"]: x["price"] for x in prices["products"]}["train/mid/on-demand"] == "28.00"
+
+    bid = cli.json("market", "bid", "--grade", "mid", "--region", "ningxia", "--qty", "1", "--limit", "12")
+    assert bid["status"] == "open" and bid["qty"] == "1.000000"
+    bad = cli.run("market", "bid", "--grade", "gold", "--region", "ningxia", "--qty", "1", "--limit", "12",
+                  check=False)
+    assert bad.returncode == 1 and "grade" in bad.stderr
+    trades = wait_for(lambda: cli.json("market", "orders")["trades"], timeout=20, what="a clearing round")
+    assert trades[0]["seller"] == "provider:west-dc" and Decimal(trades[0]["qty"]) == 1
+
+    res = cli.json("market", "reserve", "--site", "sh-city", "--pool", "h100", "--qty", "0.5", "--hours", "2")
+    assert res["grade"] == "top" and res["price"] == "15.00" and res["commitment"] == "7.50"
+    orders = cli.json("market", "orders")
+    assert [r["id"] for r in orders["reservations"]] == [res["id"]]
+    assert "ORDER" in cli.run("market", "orders").stdout
+
+    job = cli.json("submit", "--preemptible", "--region", "ningxia", "--", "python3", "-c", "print('spot')")
+    wait_for(lambda: cli.json("job", "show", job["id"])["state"] == "succeeded", timeout=30, what="the job")
+    inv = wait_for(lambda: cli.json("invoices")["items"], timeout=20, what="the invoice")
+    (line,) = inv[0]["lines"]
+    assert line["term"] == "spot" and line["contract"] == trades[0]["id"] and line["job"] == job["id"]
+    assert "spot" in cli.run("invoices").stdout
+    op = (up["data"] / "operator.token").read_text().strip()
+    bal = httpx.get(up["url"] + "/v1/ledger/balances", headers={"Authorization": f"Bearer {op}"}).json()
+    assert Decimal(bal["sum"]) == 0
