@@ -128,3 +128,15 @@ def test_resale_beyond_the_unused_quantity_is_refused(world: World) -> None:
     r = world.client.post(f"/v1/market/reservations/{res}/resell", json={"qty": "100", "min_price": "5"},
                           headers=world.h("tenant"))
     assert r.status_code == 422 and r.json()["error"]["field"] == "qty"
+
+
+def test_an_open_order_can_be_cancelled_once_by_its_tenant(world: World) -> None:
+    c = world.client
+    order = c.post("/v1/market/bids", json={"grade": "entry", "region": "shenzhen", "qty": "1", "limit": "1"},
+                   headers=world.h("tenant")).json()
+    assert c.post(f"/v1/market/orders/{order['id']}/cancel", headers=world.h("other_tenant")).status_code == 404
+    assert c.post(f"/v1/market/orders/{order['id']}/cancel", headers=world.h("provider")).status_code == 404
+    r = c.post(f"/v1/market/orders/{order['id']}/cancel", headers=world.h("tenant"))
+    assert r.status_code == 200 and r.json()["status"] == "closed"
+    again = c.post(f"/v1/market/orders/{order['id']}/cancel", headers=world.h("tenant"))
+    assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"

@@ -54,12 +54,12 @@ SPOT_HORIZON_S = 3600.0       # a round sells the idle capacity of the next hour
 
 # -- catalog --------------------------------------------------------------------------------------
 def price_book(p: Platform) -> PriceBook:
-    book = p.cache.get("market_price_book")
+    book: PriceBook | None = p.cache.get("market_price_book")
     if book is None:
         path = os.environ.get("SUANLI_MARKET_PRICES") or None
         grades = load_grade_rules(os.environ.get("SUANLI_MARKET_GRADES") or None)
         book = p.cache["market_price_book"] = load_price_book(path, grades)
-    return book  # type: ignore[no-any-return]
+    return book
 
 
 def pool_rows(p: Platform, uow: UnitOfWork) -> list[dict[str, Any]]:
@@ -191,7 +191,7 @@ def bid(p: Platform, caller: Caller, *, grade: str, region: str, qty: Any, limit
 def cancel_order(p: Platform, caller: Caller, order_id: str) -> dict[str, Any]:
     now = p.now()
     with p.uow() as uow:
-        row = next((o for o in uow.market.orders(limit=100000) if o["id"] == order_id), None)
+        row: dict[str, Any] | None = uow.market.order(order_id)
         if row is None or (caller.role == "tenant" and row["tenant"] != caller.tenant) or caller.role not in (
                 "operator", "tenant"):
             raise NotFound(f"no order {order_id!r} that you can see", field="order_id")

@@ -213,6 +213,10 @@ class MarketRepo:
             q = q.where(market_orders.c.status == status)
         return _rows(self.conn.execute(q))
 
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        r = self.conn.execute(select(market_orders).where(market_orders.c.id == order_id)).first()
+        return dict(r._mapping) if r else None
+
     def update_order(self, order_id: str, **values: Any) -> None:
         self.conn.execute(update(market_orders).where(market_orders.c.id == order_id).values(**values))
 
