@@ -149,8 +149,8 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
         if not rows and not ended_res:
             return {"placements": 0, "lines": 0}
         sites = {s["name"]: s for s in uow.federation.sites()}
-        trades = {t["id"]: t for t in uow.market.trades()}
-        reservations = {r["id"]: r for r in uow.market.reservations()}
+        trades = {t["id"]: t for t in uow.market.trades(unused_only=True)}        # what can still be drawn
+        reservations = {r["id"]: r for r in uow.market.reservations(status="open")}
         states = {rid: state_of(r) for rid, r in reservations.items()}
         used = {tid: Decimal(t["used"]) for tid, t in trades.items()}
         records: list[MeterRecord] = []

@@ -310,8 +310,8 @@ def _idle(p: Platform, uow: UnitOfWork, pools: list[dict[str, Any]], now: float)
     import json
 
     sold: dict[str, Decimal] = {}
-    for t in uow.market.trades():
-        if t["pool"] and t["at"] > now - SPOT_HORIZON_S and not t["contract"]:
+    for t in uow.market.trades(since=now - SPOT_HORIZON_S, unused_only=True):
+        if t["pool"] and not t["contract"]:
             sold[t["pool"]] = sold.get(t["pool"], ZERO) + Decimal(t["qty"]) - Decimal(t["used"])
     out = {}
     for r in pools:

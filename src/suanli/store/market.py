@@ -231,8 +231,13 @@ class MarketRepo:
         if rows:
             self.conn.execute(insert(market_trades), rows)
 
-    def trades(self, *, buyer: str | None = None, seller: str | None = None) -> list[dict[str, Any]]:
+    def trades(self, *, buyer: str | None = None, seller: str | None = None, since: float | None = None,
+               unused_only: bool = False) -> list[dict[str, Any]]:
         q = select(market_trades).order_by(market_trades.c.at, market_trades.c.id)
+        if since is not None:
+            q = q.where(market_trades.c.at > since)
+        if unused_only:
+            q = q.where(market_trades.c.used < market_trades.c.qty)
         if buyer is not None:
             q = q.where(market_trades.c.buyer == buyer)
         if seller is not None:
