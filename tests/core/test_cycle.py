@@ -170,3 +170,22 @@ def test_profile_errors_list_valid_names():
         parse_profile("name: x\nscores: {price: -1}")
     with pytest.raises(UnknownName, match="balanced"):
         load_profile("nonexistent-profile")
+
+
+def test_a_long_job_waits_for_a_much_faster_pool_and_a_short_one_does_not():
+    # the H100 pool is full until t=600; the A100 pool is free. H100 runs training 3.17x faster.
+    running = [RunningJob(job("r", gpus=8), pool=1, count=8, start=0, expected_end=600)]
+    long_job = job("long", gpus=8, duration_s=36_000)    # A100: 10 h now; H100: 600 s wait + 3.2 h
+    short_job = job("short", gpus=8, duration_s=300)     # A100: 5 min now beats waiting 10 min
+    green = load_profile("green")
+    waited = run([long_job], green, running=running)
+    assert where(waited) == {}
+    assert "waiting for west-h100/h100: expected to start in 600 s" in waited.pending["long"].summary
+    assert waited.reservation is not None and waited.reservation.pool == 1
+    assert where(run([short_job], green, running=running)) == {"short": "east-a100"}
+    # balanced and a plain queue never wait, and no job waits longer than the profile allows
+    assert where(run([long_job], running=running)) == {"long": "east-a100"}
+    assert where(run([long_job], FIFO, running=running)) == {"long": "east-a100"}
+    impatient = parse_profile("name: impatient\nwait_for_better: true\nmax_wait_s: 300\n"
+                              "scores: {completion: 1}")
+    assert where(run([long_job], impatient, running=running)) == {"long": "east-a100"}

@@ -18,7 +18,7 @@ from suanli.scheduling import (
 )
 from suanli.scheduling.synthetic import synthetic_federation, synthetic_jobs
 
-PROFILES = {name: load_profile(name) for name in ("balanced", "fifo-firstfit", "cheapest", "random", "batch-milp")}
+PROFILES = {name: load_profile(name) for name in ("balanced", "green", "fifo-firstfit", "cheapest", "random", "batch-milp")}
 STATIC = {"model", "memory", "region", "latency", "price"}
 
 

@@ -115,6 +115,7 @@ class JobVectors:
         if job.data:
             self._data_terms()
         self.has_data = self._staging is not None
+        self.wait: FloatArray | None = None  # set by the cycle when full pools are candidates too
         self._cache: dict[str, FloatArray] = {}
 
     def _data_terms(self) -> None:

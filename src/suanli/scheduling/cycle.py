@@ -36,6 +36,7 @@ from suanli.scheduling.types import (
     RunningJob,
     Snapshot,
 )
+from suanli.scheduling.waits import WaitEstimator
 
 
 class _Cycle:
@@ -69,6 +70,7 @@ class _Cycle:
         self.preempted: set[str] = set()
         self.max_capacity = int(self.table.capacity.max()) if self.table.n else 0
         self.max_free = int(self.state.free.max()) if self.table.n else 0
+        self.waits = WaitEstimator(self.table.n, snap.running, snap.now) if profile.wait_for_better else None
         victims = [r.job.priority for r in snap.running if r.job.preemptible]
         self.lowest_victim_priority = min(victims) if victims else None
 
@@ -243,6 +245,55 @@ class _Cycle:
             rejected=self.rejected, reservation=self.reservation, order=tuple(j.id for j in order),
         )
 
+    def consider_waiting(self, v: JobVectors, now_ok: BoolArray) -> bool:
+        """Some pool fits now; would a full pool, after its predicted wait, still score better
+        (sooner, or cheaper and greener by the weights)? Returns True when the job was handled
+        here: placed on the best pool free now, or left waiting (and claiming) a better one.
+
+        Waits are estimated only for full pools that beat the best free one even with no wait,
+        so a job whose best pool is free costs one scoring, as without waiting."""
+        job = v.job
+        zero_wait = self.combiner.totals(v, self.state)
+        best_now = float(np.where(now_ok, zero_wait.total, -np.inf).max())
+        promising = zero_wait.total > best_now
+        if not promising.any():
+            self.place(v, *self.combiner.pick(zero_wait, now_ok), backfilled=self.reservation is not None)
+            return True
+        promising &= self.all_but_capacity(v) & (self.table.capacity >= job.gpus) & ~now_ok
+        if self.reservation is not None:
+            promising[self.reservation.pool] = False
+        pools = np.flatnonzero(promising)
+        wait = self.waits.waits(pools, job.gpus - self.state.free[pools]) if self.waits and len(pools) else None
+        if wait is not None:
+            keep = wait <= self.profile.max_wait_s
+            if job.deadline is not None:
+                keep &= self.snap.now + wait + v.completion_s[pools] <= job.deadline
+            pools, wait = pools[keep], wait[keep]
+        if wait is None or len(pools) == 0:
+            self.place(v, *self.combiner.pick(zero_wait, now_ok), backfilled=self.reservation is not None)
+            return True
+        v.wait = np.zeros(self.table.n)
+        v.wait[pools] = wait
+        candidates = now_ok.copy()
+        candidates[pools] = True
+        pool, score, breakdown = self.combiner.best(v, self.state, candidates)
+        if now_ok[pool]:
+            self.place(v, pool, score, breakdown, backfilled=self.reservation is not None)
+            return True
+        start = self.snap.now + float(v.wait[pool])
+        q = v.at(pool)
+        if self.waits is not None:
+            self.waits.claim(pool, job.gpus, start, start + q["staging_s"] + q["runtime_s"])
+        if self.reservation is None and self.profile.backfill:
+            only = np.zeros(self.table.n, dtype=bool)
+            only[pool] = True
+            self.reserve(v, only)
+        self.pending[job.id] = PendingReason(
+            job.id, f"waiting for {self.table.label(pool)}: expected to start in {start - self.snap.now:.0f} s, "
+                    f"which scores better (completion, price, carbon) than any pool free now",
+            {"waiting": 1})
+        return True
+
     def consider(self, job: Job) -> None:
         if job.gpus > self.max_capacity:
             self.rejected[job.id] = (f"asks for {job.gpus} accelerators but the largest pool holds "
@@ -260,6 +311,9 @@ class _Cycle:
         v = job_vectors(job, self.snap, self.state)
         mask = self.respects_reservation(v, self.feasible(v))
         feasible_count = int(np.count_nonzero(mask))
+        if feasible_count and self.waits is not None and not self.waits.empty and self.scores \
+                and self.profile.select == "best" and self.consider_waiting(v, mask):
+            return
         if feasible_count:
             pool, score, breakdown = self.choose(v, mask, feasible_count)
             self.place(v, pool, score, breakdown, backfilled=self.reservation is not None)

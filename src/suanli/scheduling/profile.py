@@ -7,6 +7,9 @@ Profiles are YAML (packaged ones in ``scheduling/profiles/``)::
     select: best                     # best (highest weighted score) | first (declared order) | random
     placement: greedy                # greedy | milp (joint placement by HiGHS)
     backfill: true                   # EASY backfill behind a blocked head
+    wait_for_better: true            # a job may wait for a full pool that would still finish it
+                                     # sooner (or cheaper, greener: by the weights) than one free now
+    max_wait_s: 21600                # ... but never longer than this
     preemption: true                 # preempt preemptible lower-priority work
     filters: [capacity, model, memory, region, latency, price, quota, budget, deadline]
     scores: {completion: 4, price: 1, carbon: 1, packing: 0.5, locality: 0.5}
@@ -30,7 +33,7 @@ from suanli.scheduling.scores import SCORES
 SELECTS = ("best", "first", "random")
 PLACEMENTS = ("greedy", "milp")
 KEYS = ("name", "description", "queue_sort", "select", "placement", "backfill", "preemption", "filters", "scores",
-        "milp_max_jobs")
+        "milp_max_jobs", "wait_for_better", "max_wait_s")
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,8 @@ class Profile:
     scores: tuple[tuple[str, float], ...] = (("completion", 4.0), ("price", 1.0), ("carbon", 1.0),
                                              ("packing", 0.5), ("locality", 0.5))
     milp_max_jobs: int = 300
+    wait_for_better: bool = False
+    max_wait_s: float = 21600.0
 
 
 def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Profile:
@@ -85,7 +90,11 @@ def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Pr
             SCORES.get(str(s))
             if isinstance(w, bool) or not isinstance(w, int | float) or w < 0:
                 raise InvalidInput("a weight must be a number >= 0", field=f"scores.{s}", value=w, fix="write e.g. 1.0")
-        for flag in ("backfill", "preemption"):
+        max_wait = doc.get("max_wait_s", 21600.0)
+        if isinstance(max_wait, bool) or not isinstance(max_wait, int | float) or max_wait < 0:
+            raise InvalidInput("must be a number of seconds >= 0", field="max_wait_s", value=max_wait,
+                               fix="write e.g. 21600 (6 hours)")
+        for flag in ("backfill", "preemption", "wait_for_better"):
             if flag in doc and not isinstance(doc[flag], bool):
                 raise InvalidInput("must be true or false", field=flag, value=doc[flag], fix="write true or false")
         max_jobs = doc.get("milp_max_jobs", 300)
@@ -97,7 +106,8 @@ def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Pr
             backfill=bool(doc.get("backfill", True)), preemption=bool(doc.get("preemption", True)),
             filters=tuple(str(f) for f in filters),
             scores=tuple((str(s), float(w)) for s, w in scores.items() if float(w) > 0),
-            milp_max_jobs=max_jobs,
+            milp_max_jobs=max_jobs, wait_for_better=bool(doc.get("wait_for_better", False)),
+            max_wait_s=float(max_wait),
         )
     except ConfigError:
         raise

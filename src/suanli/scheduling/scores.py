@@ -98,7 +98,12 @@ class Combiner:
 
     def best(self, v: JobVectors, state: CycleState, mask: BoolArray | None) -> tuple[int, float, dict[str, float]]:
         """The pool with the highest weighted score among ``mask`` (None = every pool); ties go to
-        the first pool in declared order. Returns (pool, total score, score per plugin there).
+        the first pool in declared order. Returns (pool, total score, score per plugin there)."""
+        return self.pick(self.totals(v, state), mask)
+
+    def totals(self, v: JobVectors, state: CycleState) -> Totals:
+        """The weighted score of every pool, up to a constant (for ranking), and what ``pick``
+        needs to report the 0..100 scores of one pool.
 
         A job's own raw row r normalizes to 100 x (hi - r) / span, so its weighted term is a
         constant minus (100 w / span) x r; constants do not move the argmax, so each own row
@@ -131,15 +136,16 @@ class Combiner:
         if shared_rows:
             base = self._shared_total(shared_rows, shared_weights)
             total = base if total is None else total + base
-        if total is None:
-            pool = int(mask.argmax()) if mask is not None else 0
-        else:
-            if mask is not None:
-                total = np.where(mask, total, -np.inf)
-            pool = int(total.argmax())
+        return Totals(total if total is not None else v.table.zeros, parts)
+
+    def pick(self, totals: Totals, mask: BoolArray | None) -> tuple[int, float, dict[str, float]]:
+        total = totals.total
+        if mask is not None:
+            total = np.where(mask, total, -np.inf)
+        pool = int(total.argmax())
         breakdown: dict[str, float] = {}
         score = 0.0
-        for (name, r, hi, span), w in zip(parts, self.weights, strict=True):
+        for (name, r, hi, span), w in zip(totals.parts, self.weights, strict=True):
             if isinstance(r, Shared):
                 value = float(self._shared_norm(r.row)[pool])
             elif isinstance(r, Scored):
@@ -153,12 +159,23 @@ class Combiner:
         return pool, score, breakdown
 
 
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Every pool's weighted score for one job (up to a constant) and the parts behind it."""
+
+    total: FloatArray
+    parts: list[tuple[str, Raw, float, float]]
+
+
 class Completion:
-    """Predicted completion: data staging + run time on that chip (the job starts now)."""
+    """Predicted completion: queue wait (0 where the job fits now) + data staging + run time on
+    that chip."""
 
     name = "completion"
 
     def raw(self, v: JobVectors, state: CycleState) -> Raw:
+        if v.wait is not None:
+            return v.completion_s + v.wait
         return v.completion_s if v.has_data else Shared(v.rates.base)
 
 
