@@ -95,7 +95,7 @@ def test_submit_run_logs_usage_and_listings(up: dict, procs: Procs) -> None:
     explain = cli.json("job", "explain", job["id"])
     assert len(explain["pools"]) == 3
     bad = cli.run("submit", "--gpus", "0", "--", "true", check=False)
-    assert bad.returncode != 0 and "gpus" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 2 and "gpus" in bad.stderr and "Traceback" not in bad.stderr  # 4xx: bad input
 
 
 def test_cancel_a_running_job(up: dict) -> None:

@@ -23,6 +23,7 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 class ApiError(SuanliError):
     def __init__(self, status: int, code: str, message: str, field: str = "") -> None:
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.exit_code = 2 if 400 <= status < 500 else 1  # the caller's mistake: bad input
         super().__init__(f"{message} (HTTP {status} {code})")
 
 

@@ -1,7 +1,7 @@
 """Entry point of the ``suanli`` command: discovers command modules, parses, dispatches.
 
-Exit codes: 0 ok, 1 the command ran and failed, 2 bad input (usage, a wrong file or value),
-130 interrupted. ``InvalidInput`` errors print as one line on stderr, never a stack trace.
+Exit codes: 0 ok, 1 the command ran and failed, 2 bad input (usage, a wrong file or value, an
+API answer 4xx), 130 interrupted. ``InvalidInput`` errors print as one line on stderr, never a stack trace.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except SuanliError as exc:
         print(f"suanli: {exc}", file=sys.stderr)
-        return 1
+        return int(getattr(exc, "exit_code", 1))
     except KeyboardInterrupt:
         print("suanli: interrupted", file=sys.stderr)
         return 130
