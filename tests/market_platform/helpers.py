@@ -38,6 +38,7 @@ def beat(w: World, role: str = "agent", free: dict[str, int] | None = None, held
 def run_job(w: World, clock: Clock, *, tenant_role: str = "tenant", gpus: int = 1, hours: float = 1.0,
             end: str = "succeeded", **spec: Any) -> dict[str, Any]:
     """Submit, place on nx-hub (only allowed model A100), lease, run for ``hours``, end."""
+    beat(w)                 # the agent is up (a test may have let it lapse before)
     body = {"command": ["true"], "gpus": gpus, "allowed_models": ["A100"], "duration_s": hours * 3600, **spec}
     job = w.client.post("/v1/jobs", json=body, headers=w.h(tenant_role)).json()
     assert "id" in job, job
