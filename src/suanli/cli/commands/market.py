@@ -1,4 +1,4 @@
-"""``suanli market prices|bid|reserve|resell|ask|orders|cancel``, ``suanli invoices`` and
+"""``suanli market prices|bid|reserve|resell|ask|orders|cancel|balances``, ``suanli invoices`` and
 ``suanli payouts``: thin commands over the market API. Money and quantities are given and shown as
 decimal strings; ``--json`` prints the API's JSON."""
 
@@ -65,6 +65,10 @@ def register(sub: Any) -> None:
     p.add_argument("order")
     _common(p)
     p.set_defaults(func=cancel)
+
+    p = msub.add_parser("balances", help="operators: every ledger account's balance, their sum, the fees")
+    _common(p)
+    p.set_defaults(func=balances)
 
     p = sub.add_parser("invoices", help="invoices: one line per priced meter record")
     p.add_argument("--tenant", default=None)
@@ -184,3 +188,13 @@ def payouts(args: argparse.Namespace) -> int:
     d = client(args).get("/v1/payouts", provider=args.provider)
     return _show(args, d, [[x["account"], x["gross"], x["fees"], x["net"]] for x in d["items"]],
                  ["ACCOUNT", "GROSS", "FEES", "NET"])
+
+
+def balances(args: argparse.Namespace) -> int:
+    d = client(args).get("/v1/ledger/balances")
+    if args.json:
+        emit(d)
+        return 0
+    table([[a, b] for a, b in d["balances"].items()], ["ACCOUNT", "BALANCE"])
+    print(f"sum {d['sum']} (always 0); platform fees {d['fees']}")
+    return 0
