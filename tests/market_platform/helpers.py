@@ -36,7 +36,7 @@ def beat(w: World, role: str = "agent", free: dict[str, int] | None = None, held
 
 
 def run_job(w: World, clock: Clock, *, tenant_role: str = "tenant", gpus: int = 1, hours: float = 1.0,
-            end: str = "succeeded", **spec: Any) -> dict[str, Any]:
+            end: str = "succeeded", must_place: bool = True, **spec: Any) -> dict[str, Any] | None:
     """Submit, place on nx-hub (only allowed model A100), lease, run for ``hours``, end."""
     beat(w)                 # the agent is up (a test may have let it lapse before)
     body = {"command": ["true"], "gpus": gpus, "allowed_models": ["A100"], "duration_s": hours * 3600, **spec}
@@ -45,6 +45,9 @@ def run_job(w: World, clock: Clock, *, tenant_role: str = "tenant", gpus: int = 
     w.cycle()
     lease = w.client.post("/v1/agent/lease", json={}, headers=w.h("agent")).json()["items"]
     mine = [x for x in lease if x["job_id"] == job["id"]]
+    if not mine and not must_place:          # e.g. the pool is held for another tenant's reservation
+        w.client.post(f"/v1/jobs/{job['id']}/cancel", headers=w.h("operator"))
+        return None
     assert mine, (lease, w.client.get(f"/v1/jobs/{job['id']}", headers=w.h("operator")).json())
     pl = mine[0]["placement_id"]
     r = w.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running", "slots": list(range(gpus))},

@@ -156,3 +156,25 @@ def test_a_spent_budget_stops_new_placements_with_the_reason_in_explain(mw: tupl
     nx = next(x for x in explain["pools"] if x["site"] == "nx-hub")
     assert nx["verdict"] == "budget" and "budget left -0.74 of tenant demo" in nx["reason"]
     assert nx["cost"] == pytest.approx(0.312 * 28)          # priced at the on-demand list price, not the site's
+
+
+def test_a_reservation_holds_its_capacity_against_other_tenants(mw: tuple[World, Clock]) -> None:
+    w, clock = mw
+    c = w.client
+    # the whole nx-hub pool for the next hour: 8 x A100 x 1 h = 2.496 PF16-h
+    r = c.post("/v1/market/reservations", json={"site": "nx-hub", "pool": "a100", "qty": "2.496", "start": clock.t,
+                                                "end": clock.t + 3600}, headers=w.h("tenant"))
+    assert r.status_code == 201, r.text
+    theirs = c.post("/v1/jobs", json={"command": ["true"], "allowed_models": ["A100"]},
+                    headers=w.h("other_tenant")).json()
+    w.cycle()
+    assert c.get(f"/v1/jobs/{theirs['id']}", headers=w.h("other_tenant")).json()["state"] == "pending"
+    nx = next(x for x in c.get(f"/v1/jobs/{theirs['id']}/explain", headers=w.h("other_tenant")).json()["pools"]
+              if x["site"] == "nx-hub")
+    assert nx["verdict"] == "capacity"
+    c.post(f"/v1/jobs/{theirs['id']}/cancel", headers=w.h("other_tenant"))
+    ran = run_job(w, clock, gpus=8, hours=0.5)                          # the holder's own job gets the pool
+    assert ran is not None
+    bill_ended(w.p)
+    lines = c.get("/v1/invoices", headers=w.h("tenant")).json()["items"][0]["lines"]
+    assert [(x["term"], x["pf16h"]) for x in lines] == [("reserved", "1.248000")]

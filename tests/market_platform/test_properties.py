@@ -47,8 +47,8 @@ def test_random_market_sequences_keep_the_books(ops: list[tuple[str, str, int, o
                 clear_round(w.p)
             elif op == "job":
                 ran = run_job(w, clock, tenant_role=who, gpus=n, hours=0.25, preemptible=(x == "spot"),
-                              end="succeeded" if x == "spot" else str(x))
-                if x == "lost":     # requeued: cancel it, so the next job finds the pool free
+                              end="succeeded" if x == "spot" else str(x), must_place=False)
+                if ran is not None and x == "lost":     # requeued: cancel it, so the next job finds the pool free
                     c.post(f"/v1/jobs/{ran['job']}/cancel", headers=w.h("operator"))
             elif op == "bill":
                 bill_ended(w.p)

@@ -378,3 +378,32 @@ def clear_round(p: Platform, now: float | None = None) -> dict[str, Any]:
                              books={f"{g}/{r}": str(c.price) for (g, r), c in books.items()})
     return {"round": round_id, "trades": len(trades),
             "books": [{"grade": g, "region": r, "price": c.price, "volume": c.volume} for (g, r), c in books.items()]}
+
+
+def hold_reserved_capacity(uow: UnitOfWork, table: Any, running: list[Any], pending_tenants: set[str],
+                           free: dict[int, int], now: float) -> dict[int, int]:
+    """Hold capacity for open reservations: for each reservation whose window is open, the slots it
+    needs to deliver its remaining PF16-hours by its end (``ceil(remaining / (hours left x PF16 per
+    accelerator))``, at most the pool) are taken out of the pool's free slots, less what its tenant
+    already runs there. A tenant with pending jobs of its own gets no hold this cycle: its jobs
+    compete for the pool as usual. Returns the slots held per pool index (and lowers ``free``)."""
+    import math
+
+    index = {(table.site_names[table.site_of[i]], table.pool_names[i]): i for i in range(table.n)}
+    held: dict[int, int] = {}
+    for r in uow.market.reservations(status="open"):
+        i = index.get((r["site"], r["pool"]))
+        if i is None or not r["start"] <= now < r["end"] or r["tenant"] in pending_tenants:
+            continue
+        remaining = float(Decimal(r["qty"]) - Decimal(r["used"]) - Decimal(r["offered"]))
+        per_slot = float(table.fp16_tflops[i]) / 1000.0 * (r["end"] - now) / 3600.0
+        if remaining <= 0 or per_slot <= 0:
+            continue
+        slots = min(int(table.capacity[i]), math.ceil(remaining / per_slot - 1e-9))
+        own = sum(x.count for x in running if x.pool == i and x.job.tenant == r["tenant"])
+        if slots - own > 0:
+            held[i] = held.get(i, 0) + slots - own
+    for i, n in held.items():
+        in_use = sum(x.count for x in running if x.pool == i)
+        free[i] = max(0, min(free.get(i, int(table.capacity[i])), int(table.capacity[i]) - in_use - n))
+    return held
