@@ -17,7 +17,7 @@ import numpy as np
 from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
 from suanli.services.federation import load_domain_federation
 from suanli.services.jobs import domain_job
-from suanli.services.market import market_pool_prices, market_spent
+from suanli.services.market import hold_reserved_capacity, market_pool_prices, market_spent
 from suanli.services.platform import Platform
 from suanli.store.uow import UnitOfWork
 
@@ -80,6 +80,7 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
             budget_left=float(t["budget"]) - spent if t["budget"] is not None else None, weight=t["weight"])
     pending_rows = {r["id"]: r for r in uow.jobs.pending(pending_limit)}
     pending = [domain_job(r, jobs_cache) for r in pending_rows.values()]
+    hold_reserved_capacity(uow, table, running, {r["tenant"] for r in pending_rows.values()}, free, now)
     snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free,
                          price_per_pf16h=market_pool_prices(p, uow, table))
     return BuiltSnapshot(snapshot=snap, pool_ids=pool_ids, pending_rows=pending_rows)
