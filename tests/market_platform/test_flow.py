@@ -178,3 +178,25 @@ def test_a_reservation_holds_its_capacity_against_other_tenants(mw: tuple[World,
     bill_ended(w.p)
     lines = c.get("/v1/invoices", headers=w.h("tenant")).json()["items"][0]["lines"]
     assert [(x["term"], x["pf16h"]) for x in lines] == [("reserved", "1.248000")]
+
+
+def test_on_demand_work_that_needs_the_capacity_preempts_a_spot_job(mw: tuple[World, Clock]) -> None:
+    w, clock = mw
+    c = w.client
+    spot = c.post("/v1/jobs", json={"command": ["true"], "gpus": 8, "allowed_models": ["A100"], "preemptible": True},
+                  headers=w.h("tenant")).json()
+    w.cycle()
+    (lease,) = c.post("/v1/agent/lease", json={}, headers=w.h("agent")).json()["items"]
+    c.post(f"/v1/agent/placements/{lease['placement_id']}/status", json={"state": "running"}, headers=w.h("agent"))
+    # another spot job of the same priority waits; it never preempts spot work
+    other_spot = c.post("/v1/jobs", json={"command": ["true"], "gpus": 8, "allowed_models": ["A100"],
+                                          "preemptible": True, "deadline": clock.t + 5400},
+                        headers=w.h("other_tenant")).json()
+    w.cycle()
+    assert c.get(f"/v1/jobs/{spot['id']}", headers=w.h("tenant")).json()["state"] == "running"
+    c.post(f"/v1/jobs/{other_spot['id']}/cancel", headers=w.h("other_tenant"))
+    # an on-demand job of the same priority that needs the pool (it would miss its deadline waiting)
+    c.post("/v1/jobs", json={"command": ["true"], "gpus": 8, "allowed_models": ["A100"], "deadline": clock.t + 5400},
+           headers=w.h("other_tenant"))
+    w.cycle()
+    assert c.get(f"/v1/jobs/{spot['id']}", headers=w.h("tenant")).json()["state"] == "preempted"

@@ -407,3 +407,18 @@ def hold_reserved_capacity(uow: UnitOfWork, table: Any, running: list[Any], pend
         in_use = sum(x.count for x in running if x.pool == i)
         free[i] = max(0, min(free.get(i, int(table.capacity[i])), int(table.capacity[i]) - in_use - n))
     return held
+
+
+SPOT_PRIORITY_GAP = 1
+
+
+def spot_view(job: Any) -> Any:
+    """How the scheduler sees a job: a preemptible job runs on spot, so it ranks one priority step
+    below on-demand and reserved work of its priority. The core preempts only lower-priority
+    preemptible work, so an on-demand or reserved job of the same priority that needs the capacity
+    preempts a spot job, and spot jobs never preempt each other."""
+    if not job.preemptible:
+        return job
+    from dataclasses import replace
+
+    return replace(job, priority=job.priority - SPOT_PRIORITY_GAP)
