@@ -17,7 +17,7 @@ import numpy as np
 from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
 from suanli.services.federation import load_domain_federation
 from suanli.services.jobs import domain_job
-from suanli.services.market import hold_reserved_capacity, market_pool_prices, market_spent
+from suanli.services.market import hold_reserved_capacity, market_pool_prices, market_spent, spot_view
 from suanli.services.platform import Platform
 from suanli.store.uow import UnitOfWork
 
@@ -63,8 +63,8 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
         idx = index_of.get(row["pool_id"])
         if idx is None:
             continue
-        job = domain_job({"id": row["job_id"], "tenant": row["tenant"], "submit_time": row["submit_time"],
-                          "spec": row["spec"]}, jobs_cache)
+        job = spot_view(domain_job({"id": row["job_id"], "tenant": row["tenant"], "submit_time": row["submit_time"],
+                                    "spec": row["spec"]}, jobs_cache))
         start = row["started_at"] or row["created_at"]
         end = row["predicted_end"] or start + job.duration_s
         running.append(RunningJob(job=job, pool=idx, count=row["count"], start=start, expected_end=max(end, now)))
@@ -79,7 +79,7 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
             usage_pf16h=used, in_use_pflops=in_use.get(t["name"], 0.0), quota_pflops=t["quota_pf16"],
             budget_left=float(t["budget"]) - spent if t["budget"] is not None else None, weight=t["weight"])
     pending_rows = {r["id"]: r for r in uow.jobs.pending(pending_limit)}
-    pending = [domain_job(r, jobs_cache) for r in pending_rows.values()]
+    pending = [spot_view(domain_job(r, jobs_cache)) for r in pending_rows.values()]
     hold_reserved_capacity(uow, table, running, {r["tenant"] for r in pending_rows.values()}, free, now)
     snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free,
                          price_per_pf16h=market_pool_prices(p, uow, table))
