@@ -75,8 +75,9 @@ def test_bid_clears_a_spot_job_runs_on_it_and_its_invoice_matches(mw: tuple[Worl
     assert bal["tenant:demo"] == -D(line["amount"])
     assert bal["platform:fees"] == D(line["fee"]) == round_money(D(line["amount"]) * D("0.1"))
     pay = c.get("/v1/payouts", headers=w.h("provider")).json()["items"]
-    assert pay == [{"account": "provider:west-dc", "gross": line["amount"], "fees": line["fee"],
-                    "net": str(D(line["amount"]) - D(line["fee"]))}]
+    net = str(D(line["amount"]) - D(line["fee"]))
+    assert pay == [{"account": "provider:west-dc", "gross": line["amount"], "fees": line["fee"], "net": net,
+                    "by_site": {"nx-hub": net}}]
     assert D(c.get("/v1/market/orders", headers=w.h("tenant")).json()["trades"][0]["used"]) == metered
 
 
@@ -137,6 +138,8 @@ def test_a_site_that_loses_its_agent_credits_the_tenant(mw: tuple[World, Clock])
     bal = _ledger_sums_to_zero(w)
     assert bal.get("tenant:demo", Decimal(0)) == 0
     assert bal["provider:west-dc"] == -D(line["fee"])                   # refunds the charge, pays the fee
+    (pay,) = w.client.get("/v1/payouts", headers=w.h("provider")).json()["items"]
+    assert D(pay["net"]) == D(pay["by_site"]["nx-hub"]) == -D(line["fee"])
 
 
 def test_a_spent_budget_stops_new_placements_with_the_reason_in_explain(mw: tuple[World, Clock]) -> None:

@@ -85,4 +85,5 @@ def test_market_cli_against_a_running_platform(up: dict[str, Any]) -> None:
     assert operator.json("market", "balances") == bal       # a sub-second job may price to 0.00: no postings
     assert "always 0" in operator.run("market", "balances").stdout
     assert operator.json("payouts")["items"][0]["account"] == line["payee"] == "provider:west-dc"
+    assert "nx-hub" in operator.run("payouts").stdout
     assert cli.run("market", "balances", check=False).returncode != 0          # tenants do not see the ledger

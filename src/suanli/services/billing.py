@@ -262,13 +262,21 @@ def payouts_of(p: Platform, caller: Caller, *, provider: str | None = None) -> d
         lines = SqlLedger(uow.conn).invoice_lines()
     gross: dict[str, Decimal] = {}
     fees: dict[str, Decimal] = {}
+    by_site: dict[str, dict[str, Decimal]] = {}
     for x in lines:
         gross[x.payee] = gross.get(x.payee, ZERO) + x.amount
         fees[x.payee] = fees.get(x.payee, ZERO) + x.fee
+        if x.site:
+            sites = by_site.setdefault(x.payee, {})
+            sites[x.site] = sites.get(x.site, ZERO) + x.amount - x.fee
+        if x.credit_cents:
+            sites = by_site.setdefault(provider_account(x.provider), {})
+            sites[x.site] = sites.get(x.site, ZERO) - x.credit
     net = payouts(lines)
     accounts = sorted(net) if provider is None else [provider_account(provider)]
     return {"items": [{"account": a, "gross": gross.get(a, ZERO), "fees": fees.get(a, ZERO),
-                       "net": net.get(a, ZERO)} for a in accounts]}
+                       "net": net.get(a, ZERO), "by_site": dict(sorted(by_site.get(a, {}).items()))}
+                      for a in accounts]}
 
 
 def balances(p: Platform, caller: Caller) -> dict[str, Any]:

@@ -186,8 +186,10 @@ def invoices(args: argparse.Namespace) -> int:
 
 def payouts(args: argparse.Namespace) -> int:
     d = client(args).get("/v1/payouts", provider=args.provider)
-    return _show(args, d, [[x["account"], x["gross"], x["fees"], x["net"]] for x in d["items"]],
-                 ["ACCOUNT", "GROSS", "FEES", "NET"])
+    return _show(args, d, [[x["account"], site, x["gross"] if i == 0 else "", x["fees"] if i == 0 else "", net]
+                           for x in d["items"] for i, (site, net) in enumerate([("(all)", x["net"]),
+                                                                                *x["by_site"].items()])],
+                 ["ACCOUNT", "SITE", "GROSS", "FEES", "NET"])
 
 
 def balances(args: argparse.Namespace) -> int:
