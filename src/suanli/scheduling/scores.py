@@ -6,7 +6,6 @@ Registered by name in ``SCORES``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -16,19 +15,24 @@ from suanli.scheduling.registry import Registry
 from suanli.scheduling.types import BoolArray, FloatArray
 
 
-@dataclass(frozen=True, slots=True)
 class Shared:
     """A raw row that is a positive job scalar times a row shared by many jobs (a per-cycle
-    rate). Normalizing removes the scalar, so its normalized form is computed once per cycle."""
+    rate). Normalizing removes the scalar, so its normalized form is computed once per cycle.
+    (A plain slotted class, not a dataclass: one is made per job and score, on the hot path.)"""
 
-    row: FloatArray
+    __slots__ = ("row",)
+
+    def __init__(self, row: FloatArray) -> None:
+        self.row = row
 
 
-@dataclass(frozen=True, slots=True)
 class Scored:
     """A row already on the 0..100 scale (higher is better), e.g. a share of a fixed range."""
 
-    row: FloatArray
+    __slots__ = ("row",)
+
+    def __init__(self, row: FloatArray) -> None:
+        self.row = row
 
 
 Raw = FloatArray | Shared | Scored
@@ -159,12 +163,14 @@ class Combiner:
         return pool, score, breakdown
 
 
-@dataclass(frozen=True, slots=True)
 class Totals:
     """Every pool's weighted score for one job (up to a constant) and the parts behind it."""
 
-    total: FloatArray
-    parts: list[tuple[str, Raw, float, float]]
+    __slots__ = ("total", "parts")
+
+    def __init__(self, total: FloatArray, parts: list[tuple[str, Raw, float, float]]) -> None:
+        self.total = total
+        self.parts = parts
 
 
 class Completion:
