@@ -8,6 +8,7 @@ running as root). Without one the PostgreSQL tests skip -- except under ``CI=tru
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -19,6 +20,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -168,3 +170,22 @@ def wait_for(predicate: object, timeout: float = 30.0, interval: float = 0.2, wh
             return last
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {what}; last value: {last!r}")
+
+
+class Cli:
+    """The ``suanli`` command as a user runs it, against one API with one token."""
+
+    def __init__(self, url: str, token: str, cwd: Path) -> None:
+        self.env = {**os.environ, "SUANLI_URL": url, "SUANLI_TOKEN": token, "SUANLI_CONFIG": str(cwd / "none.json")}
+        self.cwd = cwd
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        r = subprocess.run([sys.executable, "-m", "suanli.cli.main", *args], env=self.env, cwd=self.cwd,
+                           capture_output=True, text=True, timeout=60)
+        if check:
+            assert r.returncode == 0, (args, r.stdout, r.stderr)
+        return r
+
+    def json(self, *args: str) -> Any:
+        at = args.index("--") if "--" in args else len(args)
+        return json.loads(self.run(*args[:at], "--json", *args[at:]).stdout)

@@ -3,38 +3,19 @@ sites each with its agent) driven by the ``suanli`` CLI."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import stat
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import Procs, free_port, wait_for, wait_healthy
+from tests.conftest import Cli, Procs, free_port, wait_for, wait_healthy
 
 pytestmark = pytest.mark.slow
 
-
-class Cli:
-    def __init__(self, url: str, token: str, cwd: Path) -> None:
-        self.env = {**os.environ, "SUANLI_URL": url, "SUANLI_TOKEN": token, "SUANLI_CONFIG": str(cwd / "none.json")}
-        self.cwd = cwd
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        r = subprocess.run([sys.executable, "-m", "suanli.cli.main", *args], env=self.env, cwd=self.cwd,
-                           capture_output=True, text=True, timeout=60)
-        if check:
-            assert r.returncode == 0, (args, r.stdout, r.stderr)
-        return r
-
-    def json(self, *args: str) -> dict:
-        at = args.index("--") if "--" in args else len(args)
-        return json.loads(self.run(*args[:at], "--json", *args[at:]).stdout)
 
 
 def _agent_pid(site: str, data: Path) -> int | None:

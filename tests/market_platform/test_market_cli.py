@@ -4,10 +4,6 @@ submit`` and ``suanli invoices``."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -16,26 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Procs, free_port, wait_for, wait_healthy
+from tests.conftest import Cli, Procs, free_port, wait_for, wait_healthy
 
 pytestmark = pytest.mark.slow
 
-
-class Cli:
-    def __init__(self, url: str, token: str, cwd: Path) -> None:
-        self.env = {**os.environ, "SUANLI_URL": url, "SUANLI_TOKEN": token, "SUANLI_CONFIG": str(cwd / "none.json")}
-        self.cwd = cwd
-
-    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        r = subprocess.run([sys.executable, "-m", "suanli.cli.main", *args], env=self.env, cwd=self.cwd,
-                           capture_output=True, text=True, timeout=60)
-        if check:
-            assert r.returncode == 0, (args, r.stdout, r.stderr)
-        return r
-
-    def json(self, *args: str) -> Any:
-        at = args.index("--") if "--" in args else len(args)
-        return json.loads(self.run(*args[:at], "--json", *args[at:]).stdout)
 
 
 @pytest.fixture
