@@ -22,8 +22,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+from suanli.api import client
 
 PG_BIN = Path(os.environ.get("SUANLI_PG_BIN", "/usr/local/bin"))
 SUANLI = [sys.executable, "-m", "suanli.cli.main"]
@@ -150,15 +151,8 @@ def procs(tmp_path: Path) -> Iterator[Procs]:
 
 
 def wait_healthy(url: str, timeout: float = 30.0) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"{url}/healthz never answered 200")
+    if not client.wait_healthy(url, timeout):
+        raise AssertionError(f"{url}/healthz never answered 200")
 
 
 def wait_for(predicate: object, timeout: float = 30.0, interval: float = 0.2, what: str = "condition") -> object:

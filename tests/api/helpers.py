@@ -42,3 +42,28 @@ def make_world(url: str) -> World:
         "other_agent": tokens.create_token(p, SYSTEM, role="agent", site="sh-city")[1],
     }
     return World(p, TestClient(create_app(p), raise_server_exceptions=False), secrets)
+
+
+ROLES = ("anonymous", "operator", "provider", "tenant", "agent")
+
+
+def only(allowed: dict[str, int]) -> dict[str, int]:
+    """Expected status per signed-in role: the given ones, 403 for the rest."""
+    return {r: allowed.get(r, 403) for r in ROLES[1:]}
+
+
+def role_matrix_failures(world: World, routes: list[tuple[str, str, object, dict[str, int]]]) -> list[str]:
+    """Call every route as every role (anonymous expects 401); every error must be the JSON error
+    shape with a message. Returns the calls whose status was not the expected one."""
+    failures = []
+    for method, path, body, expected in routes:
+        for role in ROLES:
+            want = 401 if role == "anonymous" else expected[role]
+            payload = body(role) if callable(body) else body
+            r = world.client.request(method, path, json=payload, headers=world.h(role))
+            if r.status_code != want:
+                failures.append(f"{method} {path} as {role}: {r.status_code} (want {want}) {r.text[:200]}")
+            if r.status_code >= 400:
+                err = r.json()["error"]
+                assert set(err) == {"code", "message", "field"} and err["message"]
+    return failures

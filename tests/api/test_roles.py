@@ -6,9 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.api.helpers import World, make_world
-
-ROLES = ("anonymous", "operator", "provider", "tenant", "agent")
+from tests.api.helpers import World, make_world, only, role_matrix_failures
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +30,6 @@ def _routes(w: World) -> list[tuple[str, str, object, dict[str, int]]]:
     """(method, path, body or a function of the role, expected status per role)."""
     job, pl = w.job_id, w.placement_id  # type: ignore[attr-defined]
     ok_all = {"operator": 200, "provider": 200, "tenant": 200, "agent": 200}
-
-    def only(allowed: dict[str, int]) -> dict[str, int]:
-        return {r: allowed.get(r, 403) for r in ROLES[1:]}
 
     return [
         ("GET", "/v1/providers", None, only({"operator": 200, "provider": 200})),
@@ -78,17 +73,7 @@ def _routes(w: World) -> list[tuple[str, str, object, dict[str, int]]]:
 
 
 def test_every_route_against_every_role(world: World) -> None:
-    failures = []
-    for method, path, body, expected in _routes(world):
-        for role in ROLES:
-            want = 401 if role == "anonymous" else expected[role]
-            payload = body(role) if callable(body) else body
-            r = world.client.request(method, path, json=payload, headers=world.h(role))
-            if r.status_code != want:
-                failures.append(f"{method} {path} as {role}: {r.status_code} (want {want}) {r.text[:160]}")
-            if r.status_code >= 400:
-                err = r.json()["error"]
-                assert set(err) == {"code", "message", "field"} and err["message"]
+    failures = role_matrix_failures(world, _routes(world))
     assert not failures, "\n".join(failures)
 
 

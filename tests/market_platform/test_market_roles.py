@@ -8,10 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from suanli.services.market import clear_round
-from tests.api.helpers import World
+from tests.api.helpers import World, only, role_matrix_failures
 from tests.market_platform.helpers import market_world
-
-ROLES = ("anonymous", "operator", "provider", "tenant", "agent")
 
 
 @pytest.fixture(scope="module")
@@ -24,10 +22,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     w.reservation = r.json()["id"]  # type: ignore[attr-defined]
     yield w
     w.p.db.dispose()
-
-
-def only(allowed: dict[str, int]) -> dict[str, int]:
-    return {r: allowed.get(r, 403) for r in ROLES[1:]}
 
 
 def _routes(w: World) -> list[tuple[str, str, object, dict[str, int]]]:
@@ -53,16 +47,7 @@ def _routes(w: World) -> list[tuple[str, str, object, dict[str, int]]]:
 
 
 def test_every_market_route_against_every_role(world: World) -> None:
-    failures = []
-    for method, path, body, expected in _routes(world):
-        for role in ROLES:
-            want = 401 if role == "anonymous" else expected[role]
-            payload = body(role) if callable(body) else body
-            r = world.client.request(method, path, json=payload, headers=world.h(role))
-            if r.status_code != want:
-                failures.append(f"{method} {path} as {role}: {r.status_code} (want {want}) {r.text[:200]}")
-            if r.status_code >= 400:
-                assert set(r.json()["error"]) == {"code", "message", "field"}
+    failures = role_matrix_failures(world, _routes(world))
     assert not failures, "\n".join(failures)
 
 

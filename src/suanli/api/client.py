@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,16 @@ class Client:
 
     def close(self) -> None:
         self.http.close()
+
+
+def wait_healthy(url: str, timeout: float = 30.0) -> bool:
+    """Poll ``url/healthz`` until it answers 200 (True) or ``timeout`` seconds pass (False)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    return False

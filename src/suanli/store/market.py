@@ -173,6 +173,14 @@ def _rows(result: Any) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in result]
 
 
+def _where_equal(query: Any, table: Any, **values: Any) -> Any:
+    """``query`` narrowed to rows whose columns equal the given values; None means any."""
+    for column, value in values.items():
+        if value is not None:
+            query = query.where(table.c[column] == value)
+    return query
+
+
 class MarketRepo:
     """Rows of the market tables over one connection (inside a ``UnitOfWork``)."""
 
@@ -205,12 +213,7 @@ class MarketRepo:
     def orders(self, *, tenant: str | None = None, provider: str | None = None, status: str | None = None,
                limit: int = 200) -> list[dict[str, Any]]:
         q = select(market_orders).order_by(market_orders.c.time.desc(), market_orders.c.id).limit(limit)
-        if tenant is not None:
-            q = q.where(market_orders.c.tenant == tenant)
-        if provider is not None:
-            q = q.where(market_orders.c.provider == provider)
-        if status is not None:
-            q = q.where(market_orders.c.status == status)
+        q = _where_equal(q, market_orders, tenant=tenant, provider=provider, status=status)
         return _rows(self.conn.execute(q))
 
     def order(self, order_id: str) -> dict[str, Any] | None:
@@ -238,11 +241,7 @@ class MarketRepo:
             q = q.where(market_trades.c.at > since)
         if unused_only:
             q = q.where(market_trades.c.used < market_trades.c.qty)
-        if buyer is not None:
-            q = q.where(market_trades.c.buyer == buyer)
-        if seller is not None:
-            q = q.where(market_trades.c.seller == seller)
-        return _rows(self.conn.execute(q))
+        return _rows(self.conn.execute(_where_equal(q, market_trades, buyer=buyer, seller=seller)))
 
     def set_trade_used(self, trade_id: str, used: Any) -> None:
         self.conn.execute(update(market_trades).where(market_trades.c.id == trade_id).values(used=used))
@@ -253,11 +252,7 @@ class MarketRepo:
 
     def reservations(self, *, tenant: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         q = select(market_reservations).order_by(market_reservations.c.start, market_reservations.c.id)
-        if tenant is not None:
-            q = q.where(market_reservations.c.tenant == tenant)
-        if status is not None:
-            q = q.where(market_reservations.c.status == status)
-        return _rows(self.conn.execute(q))
+        return _rows(self.conn.execute(_where_equal(q, market_reservations, tenant=tenant, status=status)))
 
     def reservation(self, rid: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(market_reservations).where(market_reservations.c.id == rid)).first()

@@ -21,7 +21,7 @@ import time
 import uuid
 from typing import Any
 
-import httpx
+from suanli.api import client
 
 
 def register(sub: Any) -> None:
@@ -41,15 +41,8 @@ def free_port() -> int:
 
 
 def wait_healthy(url: str, timeout: float = 30.0) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"server at {url} did not become healthy")
+    if not client.wait_healthy(url, timeout):
+        raise RuntimeError(f"server at {url} did not become healthy")
 
 
 async def _client(port: int, token: str, n: int, lat: list[float], errors: list[int]) -> None:
