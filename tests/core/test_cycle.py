@@ -189,3 +189,17 @@ def test_a_long_job_waits_for_a_much_faster_pool_and_a_short_one_does_not():
     impatient = parse_profile("name: impatient\nwait_for_better: true\nmax_wait_s: 300\n"
                               "scores: {completion: 1}")
     assert where(run([long_job], impatient, running=running)) == {"long": "east-a100"}
+
+
+def test_a_job_stops_waiting_once_waiting_would_cost_more_than_the_faster_pool_saves():
+    # A100 now: 10 h. H100: 3.2 h once the running job ends, 600 s after ``now``. Waiting pays
+    # while (waited so far + 600 s + 3.2 h) < 10 h, i.e. for about the first 6.5 h in the queue.
+    green = load_profile("green")
+    for waited_h, expected in ((1.0, {}), (6.0, {}), (7.0, {"long": "east-a100"}), (20.0, {"long": "east-a100"})):
+        now = waited_h * 3600.0
+        running = [RunningJob(job("r", gpus=8), pool=1, count=8, start=0, expected_end=now + 600)]
+        long_job = job("long", gpus=8, duration_s=36_000, submit_time=0.0)
+        result = run([long_job], green, running=running, now=now)
+        assert where(result) == expected, waited_h
+        if not expected:
+            assert "finish sooner than on any pool free now (36000 s)" in result.pending["long"].summary
