@@ -19,6 +19,7 @@ def main() -> int:
     steps = [
         ("scheduling cycle", [sys.executable, str(HERE / "cycle.py"), "--runs", "3"]),
         ("trace replay", [sys.executable, str(HERE / "replay.py"), "--runs", "3"]),
+        ("JCT bound references", [sys.executable, str(HERE / "jct_floor.py")]),
     ]
     for name, cmd in steps:
         print(f"== {name}: {' '.join(cmd[1:])}", flush=True)

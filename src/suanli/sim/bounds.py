@@ -20,7 +20,7 @@ import numpy as np
 from suanli.domain.jobs import Job
 from suanli.metering.compute import intensity_of
 from suanli.scheduling.table import PoolTable
-from suanli.scheduling.types import FloatArray
+from suanli.scheduling.types import FloatArray, IntArray
 from suanli.sim.series import HourlySeries
 
 
@@ -30,6 +30,7 @@ class Bounds:
     completion_s: FloatArray
     cost: FloatArray
     carbon_kg: FloatArray
+    fastest_pool: IntArray  # where the completion bound is reached (-1: no eligible pool)
 
     def index(self) -> dict[str, int]:
         return {j: i for i, j in enumerate(self.ids)}
@@ -41,6 +42,7 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
     completion = np.full(n, np.nan)
     cost = np.full(n, np.nan)
     carbon = np.full(n, np.nan)
+    fastest = np.full(n, -1, dtype=np.int64)
     ci = table.carbon_g.copy()
     price = table.price.copy()
     for site, s in (carbon_series or {}).items():
@@ -89,7 +91,10 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
         energy = work * table.tdp_w[None, :] * table.pue[None, :] / 3.6e6
         masked = np.where(eligible[None, :], 1.0, np.nan)
         rows = np.asarray(idx)
-        completion[rows] = np.nanmin((runtime + staging) * masked, axis=1)
+        finish = np.where(eligible[None, :], runtime + staging, np.inf)
+        fastest[rows] = np.argmin(finish, axis=1)
+        completion[rows] = finish[np.arange(len(rows)), fastest[rows]]
         cost[rows] = np.nanmin((pf16h * price[None, :] + egress) * masked, axis=1)
         carbon[rows] = np.nanmin(energy * (ci * (1.0 - table.green) / 1000.0)[None, :] * masked, axis=1)
-    return Bounds(ids=tuple(j.id for j in jobs), completion_s=completion, cost=cost, carbon_kg=carbon)
+    return Bounds(ids=tuple(j.id for j in jobs), completion_s=completion, cost=cost, carbon_kg=carbon,
+                  fastest_pool=fastest)

@@ -1,0 +1,185 @@
+"""How close to the no-queue JCT bound can any schedule get at the trace's load?
+
+``metrics.json`` reports each profile's mean JCT against a lower bound that ignores queueing:
+every job running alone on its fastest eligible chip. At the default federation's ~80% offered
+load that bound is far from reachable, because the MSR ITP trace comes in bursts (many days
+offer more than 100% of the capacity). This script measures how far, with an idealized
+reference that is far stronger than any real scheduler:
+
+- the federation's whole PF16 is one divisible pool (no slow chips, no pool edges, no gang
+  placement problems);
+- preemption is free and instant; capacity is divisible (fluid);
+- the order is preemptive shortest-remaining-time-first (SRPT), knowing every job's size;
+- a job runs at most at its no-queue speed (its accelerators x the chip of its fastest eligible
+  pool), so alone it finishes exactly at its bound (its data staging counts as run time there,
+  which makes the reference a little slower than it could be).
+
+A second reference looks at the chip mix instead of the queue: a linear program assigns the
+jobs to pools so that the sum of their run times (staging + run, no waiting at all) is least,
+given only that no pool runs more accelerator-seconds than it has over the trace's span. Jobs
+are grouped by accelerators asked and run time (quarter powers of two) to keep the LP small, so
+it is an estimate. Where the fast chips are a minority of the capacity, this alone puts the
+mean JCT well above the no-queue bound.
+
+It prints the no-queue bound and both references with their ratios to it::
+
+    python bench/jct_floor.py [--federation NAME|PATH] [--trace msr-itp] [--json]
+
+Any real schedule (non-preemptive, discrete pools, slower chips, cycles every few minutes) has
+a mean JCT above this reference on the same trace, in practice well above it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import json
+import sys
+import time
+from types import SimpleNamespace
+
+import numpy as np
+from scipy.optimize import linprog
+from scipy.sparse import lil_matrix
+
+from suanli.domain.jobs import Job
+from suanli.metering.compute import intensity_of
+from suanli.scheduling import PoolTable, build_pool_table
+from suanli.sim.bounds import job_bounds
+from suanli.sim.cli_support import load_inputs
+
+
+def fluid_srpt_mean_jct(submit: np.ndarray, alone_s: np.ndarray, rate: np.ndarray, capacity: float) -> float:
+    """Mean JCT under fluid preemptive SRPT with per-job rate caps on one pool of ``capacity``.
+
+    Job i arrives at ``submit[i]``, needs ``alone_s[i]`` seconds at its cap ``rate[i]`` (same
+    unit as ``capacity``). Between events the jobs served at their cap all lose remaining time at
+    the same pace and the one served in part loses it slower, so the order by remaining time only
+    changes at arrivals (an insertion)."""
+    order = np.argsort(submit, kind="stable")
+    submit, alone_s, rate = submit[order], alone_s[order], rate[order]
+    n = len(submit)
+    remaining = alone_s.astype(float).copy()
+    done = np.empty(n)
+    keys: list[float] = []   # remaining seconds at cap, ascending
+    ids: list[int] = []
+    now = float(submit[0]) if n else 0.0
+    nxt = 0
+    while nxt < n or ids:
+        while nxt < n and submit[nxt] <= now:
+            at = bisect.bisect_right(keys, remaining[nxt])
+            keys.insert(at, float(remaining[nxt]))
+            ids.insert(at, nxt)
+            nxt += 1
+        # who is served: a prefix at full cap, then one in part
+        left = capacity
+        served = 0
+        partial = 0.0
+        for k in ids:
+            if rate[k] <= left:
+                left -= rate[k]
+                served += 1
+            else:
+                partial = left / rate[k]
+                break
+        t_finish = now + keys[0] if served else (now + keys[0] / partial if partial > 0 else np.inf)
+        t_arrive = float(submit[nxt]) if nxt < n else np.inf
+        t = min(t_finish, t_arrive)
+        dt = t - now
+        for pos in range(served):
+            keys[pos] -= dt
+        if served < len(ids) and partial > 0:
+            keys[served] -= dt * partial
+        now = t
+        while ids and keys[0] <= 1e-9 * max(1.0, now):
+            done[ids.pop(0)] = now
+            keys.pop(0)
+    return float((done - submit).mean()) if n else 0.0
+
+
+def chip_mix_mean_jct(table: PoolTable, jobs: list[Job], span_s: float) -> float:
+    """The LP estimate described above: least mean (staging + run) over pool assignments that
+    respect each pool's accelerator-seconds over ``span_s``."""
+    rows = []
+    for j in jobs:
+        if j.compute_pf16h is None:
+            run = j.duration_s * table.slowdown(j.reference_accelerator, intensity_of(j))
+        else:
+            run = (j.compute_pf16h / j.gpus) * 1000.0 * 3600.0 / table.effective_tflops(intensity_of(j))
+        stage = table.zeros
+        if len(j.data) == 1 and j.data[0].region in table.regions:
+            stage = table.staging_s(table.region_index(j.data[0].region), j.data[0].size_gb)
+        eligible = table.capacity >= j.gpus
+        if j.allowed_models:
+            eligible = eligible & table.model_mask(j.allowed_models)
+        rows.append(np.where(eligible, run + stage, np.inf))
+    time_s = np.vstack(rows)                                     # [jobs, pools]
+    gpus = np.asarray([j.gpus for j in jobs], dtype=float)
+    shortest = np.min(time_s, axis=1)
+    groups: dict[tuple[float, int, bytes], list[int]] = {}
+    for i, (g, t) in enumerate(zip(gpus, shortest, strict=True)):
+        groups.setdefault((g, int(np.floor(4 * np.log2(max(t, 1.0)))), np.isfinite(time_s[i]).tobytes()), []).append(i)
+    keys = list(groups)
+    n_pools = table.n
+    cost = np.zeros(len(keys) * n_pools)
+    use = lil_matrix((n_pools, len(keys) * n_pools))
+    one = lil_matrix((len(keys), len(keys) * n_pools))
+    upper = np.ones(len(keys) * n_pools)
+    for b, key in enumerate(keys):
+        members = groups[key]
+        total = time_s[members].sum(axis=0)                      # inf where not eligible
+        for p in range(n_pools):
+            v = b * n_pools + p
+            one[b, v] = 1.0
+            if np.isfinite(total[p]):
+                cost[v] = total[p]
+                use[p, v] = key[0] * total[p]
+            else:
+                upper[v] = 0.0
+    res = linprog(cost, A_ub=use.tocsr(), b_ub=table.capacity * span_s, A_eq=one.tocsr(), b_eq=np.ones(len(keys)),
+                  bounds=list(zip(np.zeros_like(upper), upper, strict=True)), method="highs")
+    if res.status != 0:
+        return float("nan")   # the trace does not fit in the span at all
+    return float(res.fun / len(jobs))
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--federation", default="east-data-west-compute")
+    ap.add_argument("--trace", default="msr-itp")
+    ap.add_argument("--limit", type=int, default=None, help="only the first N jobs of the trace")
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    fed, trace = load_inputs(SimpleNamespace(federation=args.federation, trace=args.trace, trace_path=None,
+                                             skip_bad_rows=False, limit=args.limit, seed=0, checkpoint_interval=1800.0))
+    table = build_pool_table(fed)
+    jobs = list(trace.jobs)
+    bounds = job_bounds(table, jobs)
+    ok = ~np.isnan(bounds.completion_s)
+    capacity_pf = float((table.capacity * table.fp16_tflops).sum() / 1000.0)
+    submit = np.asarray([j.submit_time for j in jobs])[ok]
+    alone = bounds.completion_s[ok]
+    gpus = np.asarray([j.gpus for j in jobs], dtype=float)
+    rate = (gpus * table.fp16_tflops[np.maximum(bounds.fastest_pool, 0)] / 1000.0)[ok]
+    ideal = fluid_srpt_mean_jct(submit, alone, rate, capacity_pf)
+    eligible_jobs = [j for j, fits in zip(jobs, ok, strict=True) if fits]
+    mix = chip_mix_mean_jct(table, eligible_jobs, float(submit.max() - submit.min()))
+    out = {"federation": fed.name, "jobs": int(ok.sum()), "pflops_fp16": round(capacity_pf, 3),
+           "bound_jct_mean_s": round(float(alone.mean()), 1), "fluid_srpt_jct_mean_s": round(ideal, 1),
+           "ratio": round(ideal / float(alone.mean()), 3),
+           "chip_mix_jct_mean_s": round(mix, 1), "chip_mix_ratio": round(mix / float(alone.mean()), 3), "wall_s": round(time.perf_counter() - started, 1)}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{out['jobs']} jobs over {out['federation']} ({out['pflops_fp16']} PF16 as one divisible pool)")
+        print(f"no-queue bound, mean JCT:          {out['bound_jct_mean_s']:>10.1f} s")
+        print(f"fluid preemptive SRPT, mean JCT:   {out['fluid_srpt_jct_mean_s']:>10.1f} s  "
+              f"({out['ratio']:.3f}x the bound)")
+        print(f"chip-mix LP, no waiting, mean JCT: {out['chip_mix_jct_mean_s']:>10.1f} s  "
+              f"({out['chip_mix_ratio']:.3f}x the bound)   [{out['wall_s']} s]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
