@@ -43,9 +43,8 @@ from scipy.optimize import linprog
 from scipy.sparse import lil_matrix
 
 from suanli.domain.jobs import Job
-from suanli.metering.compute import intensity_of
 from suanli.scheduling import PoolTable, build_pool_table
-from suanli.sim.bounds import job_bounds
+from suanli.sim.bounds import completion_matrix
 from suanli.sim.cli_support import load_inputs
 
 
@@ -97,23 +96,10 @@ def fluid_srpt_mean_jct(submit: np.ndarray, alone_s: np.ndarray, rate: np.ndarra
     return float((done - submit).mean()) if n else 0.0
 
 
-def chip_mix_mean_jct(table: PoolTable, jobs: list[Job], span_s: float) -> float:
+def chip_mix_mean_jct(table: PoolTable, jobs: list[Job], time_s: np.ndarray, span_s: float) -> float:
     """The LP estimate described above: least mean (staging + run) over pool assignments that
-    respect each pool's accelerator-seconds over ``span_s``."""
-    rows = []
-    for j in jobs:
-        if j.compute_pf16h is None:
-            run = j.duration_s * table.slowdown(j.reference_accelerator, intensity_of(j))
-        else:
-            run = (j.compute_pf16h / j.gpus) * 1000.0 * 3600.0 / table.effective_tflops(intensity_of(j))
-        stage = table.zeros
-        if len(j.data) == 1 and j.data[0].region in table.regions:
-            stage = table.staging_s(table.region_index(j.data[0].region), j.data[0].size_gb)
-        eligible = table.capacity >= j.gpus
-        if j.allowed_models:
-            eligible = eligible & table.model_mask(j.allowed_models)
-        rows.append(np.where(eligible, run + stage, np.inf))
-    time_s = np.vstack(rows)                                     # [jobs, pools]
+    respect each pool's accelerator-seconds over ``span_s``; ``time_s`` is the jobs' staging +
+    run time per pool (inf: not eligible)."""
     gpus = np.asarray([j.gpus for j in jobs], dtype=float)
     shortest = np.min(time_s, axis=1)
     groups: dict[tuple[float, int, bytes], list[int]] = {}
@@ -155,20 +141,21 @@ def main(argv: list[str] | None = None) -> int:
                                              skip_bad_rows=False, limit=args.limit, seed=0, checkpoint_interval=1800.0))
     table = build_pool_table(fed)
     jobs = list(trace.jobs)
-    bounds = job_bounds(table, jobs)
-    ok = ~np.isnan(bounds.completion_s)
+    time_s = completion_matrix(table, jobs)
+    ok = np.isfinite(time_s).any(axis=1)                     # jobs no pool can hold are rejected
+    time_s = time_s[ok]
+    fastest = np.argmin(time_s, axis=1)                      # where each job's bound is reached
+    alone = time_s[np.arange(len(time_s)), fastest]          # the no-queue bound per job
     capacity_pf = float((table.capacity * table.fp16_tflops).sum() / 1000.0)
     submit = np.asarray([j.submit_time for j in jobs])[ok]
-    alone = bounds.completion_s[ok]
-    gpus = np.asarray([j.gpus for j in jobs], dtype=float)
-    rate = (gpus * table.fp16_tflops[np.maximum(bounds.fastest_pool, 0)] / 1000.0)[ok]
-    ideal = fluid_srpt_mean_jct(submit, alone, rate, capacity_pf)
+    gpus = np.asarray([j.gpus for j in jobs], dtype=float)[ok]
+    ideal = fluid_srpt_mean_jct(submit, alone, gpus * table.fp16_tflops[fastest] / 1000.0, capacity_pf)
     eligible_jobs = [j for j, fits in zip(jobs, ok, strict=True) if fits]
-    mix = chip_mix_mean_jct(table, eligible_jobs, float(submit.max() - submit.min()))
+    mix = chip_mix_mean_jct(table, eligible_jobs, time_s, float(submit.max() - submit.min()))
     out = {"federation": fed.name, "jobs": int(ok.sum()), "pflops_fp16": round(capacity_pf, 3),
            "bound_jct_mean_s": round(float(alone.mean()), 1), "fluid_srpt_jct_mean_s": round(ideal, 1),
-           "ratio": round(ideal / float(alone.mean()), 3),
-           "chip_mix_jct_mean_s": round(mix, 1), "chip_mix_ratio": round(mix / float(alone.mean()), 3), "wall_s": round(time.perf_counter() - started, 1)}
+           "ratio": round(ideal / float(alone.mean()), 3), "chip_mix_jct_mean_s": round(mix, 1),
+           "chip_mix_ratio": round(mix / float(alone.mean()), 3), "wall_s": round(time.perf_counter() - started, 1)}
     if args.json:
         print(json.dumps(out))
     else:

@@ -34,18 +34,20 @@ def test_references_on_a_trace_prefix_are_at_least_the_no_queue_bound(capsys):
     assert out["fluid_srpt_jct_mean_s"] >= out["bound_jct_mean_s"]
 
 
-def test_bounds_name_the_pool_where_the_completion_bound_is_reached():
+def test_the_completion_matrix_has_each_jobs_bound_at_its_fastest_eligible_pool():
     from suanli.config.federation_file import load_federation
     from suanli.domain.jobs import Job
     from suanli.scheduling import build_pool_table
-    from suanli.sim.bounds import job_bounds
+    from suanli.sim.bounds import completion_matrix, job_bounds
 
     table = build_pool_table(load_federation("east-data-west-compute"))
     jobs = [Job(id="one", tenant="t", gpus=1, duration_s=3600.0),
             Job(id="wide", tenant="t", gpus=64, duration_s=3600.0),
             Job(id="huge", tenant="t", gpus=4096, duration_s=3600.0)]
     b = job_bounds(table, jobs)
-    one, wide, huge = (int(p) for p in b.fastest_pool)
+    times = completion_matrix(table, jobs)
+    assert np.array_equal(np.min(times[:2], axis=1), b.completion_s[:2])
+    one, wide = (int(p) for p in np.argmin(times[:2], axis=1))
     assert table.fp16_tflops[one] == table.fp16_tflops.max()          # an H800 pool
     assert table.capacity[wide] >= 64 and table.fp16_tflops[wide] == table.fp16_tflops[table.capacity >= 64].max()
-    assert huge == -1 and np.isnan(b.completion_s[2])
+    assert np.isinf(times[2]).all() and np.isnan(b.completion_s[2])   # no pool holds 4096

@@ -6,13 +6,13 @@
 
 Eligible = a pool with enough chips in total for the job and a chip the job allows. Jobs with
 no eligible pool get ``nan`` (they are rejected). Computed in groups of jobs sharing a kind of
-work and an eligibility mask, as job x pool matrices.
+work and an eligibility mask, as job x pool matrices (``job_groups``, which other tools use too).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +20,7 @@ import numpy as np
 from suanli.domain.jobs import Job
 from suanli.metering.compute import intensity_of
 from suanli.scheduling.table import PoolTable
-from suanli.scheduling.types import FloatArray, IntArray
+from suanli.scheduling.types import BoolArray, FloatArray, IntArray
 from suanli.sim.series import HourlySeries
 
 
@@ -30,25 +30,26 @@ class Bounds:
     completion_s: FloatArray
     cost: FloatArray
     carbon_kg: FloatArray
-    fastest_pool: IntArray  # where the completion bound is reached (-1: no eligible pool)
 
     def index(self) -> dict[str, int]:
         return {j: i for i, j in enumerate(self.ids)}
 
 
-def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int, HourlySeries] | None = None,
-               price_series: Mapping[int, HourlySeries] | None = None) -> Bounds:
-    n = len(jobs)
-    completion = np.full(n, np.nan)
-    cost = np.full(n, np.nan)
-    carbon = np.full(n, np.nan)
-    fastest = np.full(n, -1, dtype=np.int64)
-    ci = table.carbon_g.copy()
-    price = table.price.copy()
-    for site, s in (carbon_series or {}).items():
-        ci[table.site_of == site] = float(np.min(s.values))
-    for site, s in (price_series or {}).items():
-        price[table.site_of == site] = float(np.min(s.values))
+@dataclass(frozen=True)
+class GroupTimes:
+    """Jobs that share a kind of work and an eligibility mask, as job x pool matrices."""
+
+    rows: IntArray           # indices into the job list
+    gpus: int
+    eligible: BoolArray      # [pools]
+    runtime_s: FloatArray    # [jobs, pools]
+    staging_s: FloatArray    # [jobs, pools]
+    egress: FloatArray       # [jobs, pools]
+
+
+def job_groups(table: PoolTable, jobs: Sequence[Job]) -> Iterator[GroupTimes]:
+    """Run time, staging and egress of every job on every pool, a group of alike jobs at a time.
+    Groups with no eligible pool are left out."""
     groups: dict[tuple[bool, str, float, tuple[str, ...], int, str | None, bool], list[int]] = defaultdict(list)
     for i, j in enumerate(jobs):
         data_region = j.data[0].region if len(j.data) == 1 else None
@@ -86,15 +87,36 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
                         r = table.region_index(d.region)
                         staging[row] = np.maximum(staging[row], table.staging_s(r, d.size_gb))
                         egress[row] += d.size_gb * table.egress_per_gb[r, table.region_of]
-        work = runtime * float(gpus)  # chip-seconds per pool
+        yield GroupTimes(np.asarray(idx), int(gpus), eligible, runtime, staging, egress)
+
+
+def completion_matrix(table: PoolTable, jobs: Sequence[Job]) -> FloatArray:
+    """Staging + run time of every job on every pool, [jobs, pools]; inf where not eligible."""
+    out = np.full((len(jobs), table.n), np.inf)
+    for g in job_groups(table, jobs):
+        out[g.rows] = np.where(g.eligible[None, :], g.runtime_s + g.staging_s, np.inf)
+    return out
+
+
+def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int, HourlySeries] | None = None,
+               price_series: Mapping[int, HourlySeries] | None = None) -> Bounds:
+    n = len(jobs)
+    completion = np.full(n, np.nan)
+    cost = np.full(n, np.nan)
+    carbon = np.full(n, np.nan)
+    ci = table.carbon_g.copy()
+    price = table.price.copy()
+    for site, s in (carbon_series or {}).items():
+        ci[table.site_of == site] = float(np.min(s.values))
+    for site, s in (price_series or {}).items():
+        price[table.site_of == site] = float(np.min(s.values))
+    for g in job_groups(table, jobs):
+        work = g.runtime_s * float(g.gpus)  # chip-seconds per pool
         pf16h = work * table.fp16_tflops[None, :] / 1000.0 / 3600.0
         energy = work * table.tdp_w[None, :] * table.pue[None, :] / 3.6e6
-        masked = np.where(eligible[None, :], 1.0, np.nan)
-        rows = np.asarray(idx)
-        finish = np.where(eligible[None, :], runtime + staging, np.inf)
-        fastest[rows] = np.argmin(finish, axis=1)
-        completion[rows] = finish[np.arange(len(rows)), fastest[rows]]
-        cost[rows] = np.nanmin((pf16h * price[None, :] + egress) * masked, axis=1)
+        masked = np.where(g.eligible[None, :], 1.0, np.nan)
+        rows = g.rows
+        completion[rows] = np.nanmin((g.runtime_s + g.staging_s) * masked, axis=1)
+        cost[rows] = np.nanmin((pf16h * price[None, :] + g.egress) * masked, axis=1)
         carbon[rows] = np.nanmin(energy * (ci * (1.0 - table.green) / 1000.0)[None, :] * masked, axis=1)
-    return Bounds(ids=tuple(j.id for j in jobs), completion_s=completion, cost=cost, carbon_kg=carbon,
-                  fastest_pool=fastest)
+    return Bounds(ids=tuple(j.id for j in jobs), completion_s=completion, cost=cost, carbon_kg=carbon)

@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from suanli.store.db import metadata
+from suanli.store.rows import row, rows, where_equal
 
 regions = Table(
     "regions", metadata,
@@ -100,29 +101,29 @@ class FederationRepo:
         self.bump()
 
     def regions(self) -> list[dict[str, Any]]:
-        return [dict(r._mapping) for r in self.conn.execute(select(regions).order_by(regions.c.name))]
+        return rows(self.conn.execute(select(regions).order_by(regions.c.name)))
 
     def region(self, name: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(regions).where(regions.c.name == name)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def add_link(self, **row: Any) -> None:
         self.conn.execute(insert(links).values(**row))
         self.bump()
 
     def links(self) -> list[dict[str, Any]]:
-        return [dict(r._mapping) for r in self.conn.execute(select(links).order_by(links.c.src, links.c.dst))]
+        return rows(self.conn.execute(select(links).order_by(links.c.src, links.c.dst)))
 
     # -- providers ---------------------------------------------------------------------------
     def add_provider(self, **row: Any) -> None:
         self.conn.execute(insert(providers).values(**row))
 
     def providers(self) -> list[dict[str, Any]]:
-        return [dict(r._mapping) for r in self.conn.execute(select(providers).order_by(providers.c.name))]
+        return rows(self.conn.execute(select(providers).order_by(providers.c.name)))
 
     def provider(self, name: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(providers).where(providers.c.name == name)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     # -- sites and pools ---------------------------------------------------------------------
     def add_site(self, **row: Any) -> None:
@@ -134,13 +135,12 @@ class FederationRepo:
         if for_update and self.conn.dialect.name == "postgresql":
             q = q.with_for_update()
         r = self.conn.execute(q).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def sites(self, provider: str | None = None) -> list[dict[str, Any]]:
         q = select(sites).order_by(sites.c.name)
-        if provider is not None:
-            q = q.where(sites.c.provider == provider)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        q = where_equal(q, sites, provider=provider)
+        return rows(self.conn.execute(q))
 
     def update_site(self, name: str, *, bump: bool = True, **values: Any) -> None:
         self.conn.execute(update(sites).where(sites.c.name == name).values(**values))
@@ -156,11 +156,11 @@ class FederationRepo:
         q = select(pools).order_by(pools.c.site, pools.c.id)
         if site is not None:
             q = q.where(pools.c.site == site)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     def pool(self, pool_id: int) -> dict[str, Any] | None:
         r = self.conn.execute(select(pools).where(pools.c.id == pool_id)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def update_pool(self, pool_id: int, **values: Any) -> None:
         self.conn.execute(update(pools).where(pools.c.id == pool_id).values(**values))

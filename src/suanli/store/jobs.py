@@ -35,6 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from suanli.store.db import metadata
+from suanli.store.rows import row, rows, where_equal
 
 ACTIVE_PLACEMENT_STATES = ("assigned", "leased", "running")
 
@@ -110,10 +111,6 @@ _SET_REASON = (update(jobs).where(jobs.c.id == bindparam("jid"), jobs.c.state ==
                .values(reason=bindparam("why")))
 
 
-def _row(r: Any) -> dict[str, Any] | None:
-    return dict(r._mapping) if r is not None else None
-
-
 class JobRepo:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -127,36 +124,31 @@ class JobRepo:
             self.conn.execute(_INSERT_JOB, rows)
 
     def get(self, job_id: str) -> dict[str, Any] | None:
-        return _row(self.conn.execute(select(jobs).where(jobs.c.id == job_id)).first())
+        return row(self.conn.execute(select(jobs).where(jobs.c.id == job_id)).first())
 
     def by_idempotency_key(self, tenant: str, key: str) -> dict[str, Any] | None:
         q = select(jobs).where(jobs.c.tenant == tenant, jobs.c.idempotency_key == key)
-        return _row(self.conn.execute(q).first())
+        return row(self.conn.execute(q).first())
 
     def find(self, *, tenant: str | None = None, states: Iterable[str] = (), site: str | None = None,
              queue: str | None = None, before: tuple[float, str] | None = None, limit: int = 50,
              sites_of_provider: list[str] | None = None) -> list[dict[str, Any]]:
         """Newest first; page with ``before=(submit_time, id)`` of the last row seen."""
         q = select(jobs).order_by(jobs.c.submit_time.desc(), jobs.c.id.desc()).limit(limit)
-        if tenant is not None:
-            q = q.where(jobs.c.tenant == tenant)
+        q = where_equal(q, jobs, tenant=tenant, site=site, queue=queue)
         states = list(states)
         if states:
             q = q.where(jobs.c.state.in_(states))
-        if site is not None:
-            q = q.where(jobs.c.site == site)
         if sites_of_provider is not None:
             q = q.where(jobs.c.site.in_(sites_of_provider))
-        if queue is not None:
-            q = q.where(jobs.c.queue == queue)
         if before is not None:
             t, jid = before
             q = q.where((jobs.c.submit_time < t) | and_(jobs.c.submit_time == t, jobs.c.id < jid))
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     def in_states(self, states: Iterable[str]) -> list[dict[str, Any]]:
         q = select(jobs).where(jobs.c.state.in_(list(states))).order_by(jobs.c.submit_time, jobs.c.id)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     def count_by_state(self) -> dict[str, int]:
         q = select(jobs.c.state, func.count()).group_by(jobs.c.state)
@@ -178,21 +170,18 @@ class JobRepo:
         self.conn.execute(insert(placements).values(**row))
 
     def placement(self, placement_id: str) -> dict[str, Any] | None:
-        return _row(self.conn.execute(select(placements).where(placements.c.id == placement_id)).first())
+        return row(self.conn.execute(select(placements).where(placements.c.id == placement_id)).first())
 
     def placements(self, *, site: str | None = None, sites: list[str] | None = None, job_id: str | None = None,
                    states: Iterable[str] = (), limit: int = 500) -> list[dict[str, Any]]:
         q = select(placements).order_by(placements.c.created_at.desc()).limit(limit)
-        if site is not None:
-            q = q.where(placements.c.site == site)
+        q = where_equal(q, placements, site=site, job_id=job_id)
         if sites is not None:
             q = q.where(placements.c.site.in_(sites))
-        if job_id is not None:
-            q = q.where(placements.c.job_id == job_id)
         states = list(states)
         if states:
             q = q.where(placements.c.state.in_(states))
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     def placement_transition(self, placement_id: str, olds: Iterable[str], new: str, **values: Any) -> bool:
         res = self.conn.execute(update(placements)
@@ -208,13 +197,10 @@ class JobRepo:
         """Placements that ran (started), joined with their job's tenant."""
         q = (select(placements, jobs.c.tenant).join(jobs, jobs.c.id == placements.c.job_id)
              .where(placements.c.started_at.is_not(None)))
-        if tenant is not None:
-            q = q.where(jobs.c.tenant == tenant)
+        q = where_equal(where_equal(q, jobs, tenant=tenant), placements, job_id=job_id)
         if sites is not None:
             q = q.where(placements.c.site.in_(sites))
-        if job_id is not None:
-            q = q.where(placements.c.job_id == job_id)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     # -- logs --------------------------------------------------------------------------------
     def append_log(self, job_id: str, placement_id: str, offset: int, data: str) -> bool:
@@ -229,7 +215,7 @@ class JobRepo:
     def logs(self, job_id: str, *, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         q = (select(job_logs).where(job_logs.c.job_id == job_id, job_logs.c.id > after_id)
              .order_by(job_logs.c.id).limit(limit))
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     def active_placements_with_jobs(self) -> list[dict[str, Any]]:
         """Active placements (holding accelerators), each with its job's tenant, state and spec."""
@@ -237,11 +223,11 @@ class JobRepo:
                     jobs.c.submit_time)
              .join(jobs, jobs.c.id == placements.c.job_id)
              .where(placements.c.state.in_(ACTIVE_PLACEMENT_STATES)))
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     def pending(self, limit: int = 5000) -> list[dict[str, Any]]:
         q = (select(jobs).where(jobs.c.state == "pending").order_by(jobs.c.submit_time, jobs.c.id).limit(limit))
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     def usage_by_tenant(self) -> dict[str, tuple[float, float]]:
         """tenant -> (PF16-hours metered, money spent) over finished placements."""

@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection
 
 from suanli.store.db import metadata
+from suanli.store.rows import row, rows, where_equal
 from suanli.store.uow import register_repository
 
 QTY = Numeric(24, 6)
@@ -169,18 +170,6 @@ LINE_FIELDS = ("meter_id", "tenant", "provider", "payee", "job", "site", "grade"
                "contract", "pf16h_units", "price_units", "amount_cents", "fee_cents", "credit_cents")
 
 
-def _rows(result: Any) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in result]
-
-
-def _where_equal(query: Any, table: Any, **values: Any) -> Any:
-    """``query`` narrowed to rows whose columns equal the given values; None means any."""
-    for column, value in values.items():
-        if value is not None:
-            query = query.where(table.c[column] == value)
-    return query
-
-
 class MarketRepo:
     """Rows of the market tables over one connection (inside a ``UnitOfWork``)."""
 
@@ -189,7 +178,7 @@ class MarketRepo:
 
     # -- asks per pool -------------------------------------------------------------------------
     def pool_asks(self) -> dict[tuple[str, str], dict[str, Any]]:
-        return {(r["site"], r["pool"]): r for r in _rows(self.conn.execute(select(market_asks)))}
+        return {(r["site"], r["pool"]): r for r in rows(self.conn.execute(select(market_asks)))}
 
     def set_pool_ask(self, **row: Any) -> None:
         done = self.conn.execute(update(market_asks).where(market_asks.c.site == row["site"],
@@ -208,17 +197,17 @@ class MarketRepo:
     def open_orders(self) -> list[dict[str, Any]]:
         q = select(market_orders).where(market_orders.c.status == "open").order_by(market_orders.c.time,
                                                                                      market_orders.c.id)
-        return _rows(self.conn.execute(q))
+        return rows(self.conn.execute(q))
 
     def orders(self, *, tenant: str | None = None, provider: str | None = None, status: str | None = None,
                limit: int = 200) -> list[dict[str, Any]]:
         q = select(market_orders).order_by(market_orders.c.time.desc(), market_orders.c.id).limit(limit)
-        q = _where_equal(q, market_orders, tenant=tenant, provider=provider, status=status)
-        return _rows(self.conn.execute(q))
+        q = where_equal(q, market_orders, tenant=tenant, provider=provider, status=status)
+        return rows(self.conn.execute(q))
 
     def order(self, order_id: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(market_orders).where(market_orders.c.id == order_id)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def update_order(self, order_id: str, **values: Any) -> None:
         self.conn.execute(update(market_orders).where(market_orders.c.id == order_id).values(**values))
@@ -228,7 +217,7 @@ class MarketRepo:
         self.conn.execute(insert(market_rounds).values(**row))
 
     def rounds(self, limit: int = 50) -> list[dict[str, Any]]:
-        return _rows(self.conn.execute(select(market_rounds).order_by(market_rounds.c.at.desc()).limit(limit)))
+        return rows(self.conn.execute(select(market_rounds).order_by(market_rounds.c.at.desc()).limit(limit)))
 
     def add_trades(self, rows: list[dict[str, Any]]) -> None:
         if rows:
@@ -241,7 +230,7 @@ class MarketRepo:
             q = q.where(market_trades.c.at > since)
         if unused_only:
             q = q.where(market_trades.c.used < market_trades.c.qty)
-        return _rows(self.conn.execute(_where_equal(q, market_trades, buyer=buyer, seller=seller)))
+        return rows(self.conn.execute(where_equal(q, market_trades, buyer=buyer, seller=seller)))
 
     def set_trade_used(self, trade_id: str, used: Any) -> None:
         self.conn.execute(update(market_trades).where(market_trades.c.id == trade_id).values(used=used))
@@ -252,11 +241,11 @@ class MarketRepo:
 
     def reservations(self, *, tenant: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         q = select(market_reservations).order_by(market_reservations.c.start, market_reservations.c.id)
-        return _rows(self.conn.execute(_where_equal(q, market_reservations, tenant=tenant, status=status)))
+        return rows(self.conn.execute(where_equal(q, market_reservations, tenant=tenant, status=status)))
 
     def reservation(self, rid: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(market_reservations).where(market_reservations.c.id == rid)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def update_reservation(self, rid: str, **values: Any) -> None:
         self.conn.execute(update(market_reservations).where(market_reservations.c.id == rid).values(**values))
@@ -279,7 +268,7 @@ class MarketRepo:
              .where(placements.c.ended_at.is_not(None), placements.c.started_at.is_not(None),
                     market_billed_placements.c.placement_id.is_(None))
              .order_by(placements.c.ended_at, placements.c.id).limit(limit))
-        return _rows(self.conn.execute(q))
+        return rows(self.conn.execute(q))
 
     def spent_by_tenant(self) -> dict[str, float]:
         """What each tenant has been charged (net of SLA credits) on its invoice lines, plus the

@@ -8,6 +8,7 @@ from sqlalchemy import Column, Float, ForeignKey, Integer, Numeric, String, Tabl
 from sqlalchemy.engine import Connection
 
 from suanli.store.db import metadata
+from suanli.store.rows import row, rows
 
 tenants = Table(
     "tenants", metadata,
@@ -38,10 +39,10 @@ class TenancyRepo:
 
     def tenant(self, name: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(tenants).where(tenants.c.name == name)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def tenants(self) -> list[dict[str, Any]]:
-        return [dict(r._mapping) for r in self.conn.execute(select(tenants).order_by(tenants.c.name))]
+        return rows(self.conn.execute(select(tenants).order_by(tenants.c.name)))
 
     def update_tenant(self, name: str, **values: Any) -> None:
         self.conn.execute(update(tenants).where(tenants.c.name == name).values(**values))
@@ -51,10 +52,10 @@ class TenancyRepo:
 
     def queue(self, tenant: str, name: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(queues).where(queues.c.tenant == tenant, queues.c.name == name)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def queues(self, tenant: str | None = None) -> list[dict[str, Any]]:
         q = select(queues).order_by(queues.c.tenant, queues.c.name)
         if tenant is not None:
             q = q.where(queues.c.tenant == tenant)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))

@@ -12,6 +12,7 @@ from sqlalchemy import Column, Float, String, Table, insert, select, update
 from sqlalchemy.engine import Connection
 
 from suanli.store.db import metadata
+from suanli.store.rows import row, rows
 
 api_tokens = Table(
     "api_tokens", metadata,
@@ -37,15 +38,15 @@ class TokenRepo:
 
     def by_hash(self, digest: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(api_tokens).where(api_tokens.c.hash == digest)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def get(self, token_id: str) -> dict[str, Any] | None:
         r = self.conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
-        return dict(r._mapping) if r else None
+        return row(r)
 
     def find(self) -> list[dict[str, Any]]:
         q = select(api_tokens).order_by(api_tokens.c.created_at)
-        return [dict(r._mapping) for r in self.conn.execute(q)]
+        return rows(self.conn.execute(q))
 
     def revoke(self, token_id: str, at: float) -> None:
         self.conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=at))
