@@ -142,3 +142,31 @@ def test_metered_usage_of_a_finished_job(world: World) -> None:
     assert u["energy_kwh"] == pytest.approx(0.96)
     assert u["carbon_kg"] == pytest.approx(0.96 * 642.3 * 0.6 / 1000, rel=1e-4)
     assert u["cost"] == "4.992000"
+
+
+def test_a_checkpointing_job_moves_to_a_faster_site_that_comes_up(world: World) -> None:
+    beat(world)                                            # only nx-hub (8 x A100) is up
+    t0 = world.p.now()
+    world.p.clock = lambda: t0
+    moving = submit(world, gpus=4, duration_s=36_000, checkpoint_interval_s=600)
+    world.cycle()
+    pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]["placement_id"]
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running"}, headers=world.h("agent"))
+    # 2,000 s later sh-city (4 x H100, 3.2x faster) comes up; a job that fits nowhere keeps a
+    # cycle running. 1,800 s are checkpointed: 32,400 s of A100 work left, 10,200 s on the H100.
+    world.p.clock = lambda: t0 + 2000
+    beat(world, held=[pl])
+    beat(world, "other_agent")
+    blocked = submit(world, gpus=8)
+    world.cycle()
+    j = job(world, moving)
+    assert j["state"] == "preempted" and j["reason"] == "moving to a pool that finishes it sooner"
+    assert beat(world, held=[pl])["kill"] == [pl]
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "killed", "exit_code": -9},
+                      headers=world.h("agent"))
+    world.cycle()
+    j = job(world, moving)
+    assert j["state"] == "placed" and j["site"] == "sh-city"
+    assert [p["site"] for p in j["placements"]] == ["sh-city", "nx-hub"]   # newest first
+    # and the 8-GPU job that fit nowhere now has the whole A100 pool
+    assert job(world, blocked)["state"] == "placed" and job(world, blocked)["site"] == "nx-hub"

@@ -203,3 +203,43 @@ def test_a_job_stops_waiting_once_waiting_would_cost_more_than_the_faster_pool_s
         assert where(result) == expected, waited_h
         if not expected:
             assert "finish sooner than on any pool free now (36000 s)" in result.pending["long"].summary
+
+
+def test_a_checkpointing_job_moves_to_a_free_faster_pool_and_redoes_only_what_its_checkpoint_lost():
+    # 10 h of A100 work started at t=0 on east-a100; at t=4000 the H100 pool is free. The last
+    # checkpoint (every 1800 s) was at 3600: 10% is saved, 400 s are lost. What is left takes
+    # 0.9 x 36000 / 3.171 = 10,217 s on the H100 instead of 32,000 s more on the A100.
+    def running(**kw):
+        long_job = job("long", gpus=8, duration_s=kw.pop("duration_s", 36_000), **kw)
+        return [RunningJob(long_job, pool=0, count=8, start=0.0, expected_end=long_job.duration_s)]
+
+    moved = run([], BALANCED, running=running(checkpoint_interval_s=1800.0), now=4000.0)
+    assert [(p.victim_id, p.by_job_id, p.pool, p.count) for p in moved.preemptions] == [("long", "long", 0, 8)]
+    assert moved.preemptions[0].lost_pf16h == pytest.approx(312 * 8 * 400 / 3600 / 1000)
+    assert where(moved) == {"long": "west-h100"}
+    assert moved.placements[0].predicted_end == pytest.approx(4000 + 0.9 * 36_000 * 312 / 989.4)
+    assert moved.placements[0].breakdown["migrated"] == 1.0
+    # no checkpoints: it would start over, so it stays; a plain queue never moves work
+    assert run([], BALANCED, running=running(), now=4000.0).preemptions == ()
+    assert run([], FIFO, running=running(checkpoint_interval_s=1800.0), now=4000.0).preemptions == ()
+    # 1,000 s left on the A100 vs 441 s on the H100: a gain under 30 min is not worth a move
+    short = run([], BALANCED, running=running(checkpoint_interval_s=1800.0, duration_s=5000), now=4000.0)
+    assert short.preemptions == () and short.placements == ()
+
+
+def test_queued_work_takes_free_capacity_before_running_work_moves_into_it():
+    running = [RunningJob(job("long", gpus=8, duration_s=36_000, checkpoint_interval_s=1800.0), pool=0, count=8,
+                          start=0.0, expected_end=36_000.0)]
+    result = run([job("new", gpus=8, submit_time=3000.0)], BALANCED, running=running, now=4000.0)
+    assert where(result) == {"new": "west-h100"} and result.preemptions == ()
+
+
+def test_migration_settings_are_validated():
+    from suanli.domain.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="must be true or false"):
+        parse_profile("name: x\nmigrate: sometimes")
+    with pytest.raises(ConfigError, match="migrate_min_gain_s"):
+        parse_profile("name: x\nmigrate: true\nmigrate_min_gain_s: -5")
+    assert parse_profile("name: x\nmigrate: true\nmigrate_min_gain_s: 600").migrate_min_gain_s == 600.0
+    assert not parse_profile("name: x").migrate

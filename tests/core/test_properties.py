@@ -36,7 +36,8 @@ def world(seed: int, pools: int, pending: int, running: int):
             continue
         held[pool] += count
         j = Job(id=f"run{i}", tenant=f"t{int(rng.integers(4))}", gpus=count, preemptible=bool(rng.random() < 0.5),
-                priority=int(rng.integers(0, 3)))
+                priority=int(rng.integers(0, 3)), duration_s=float(rng.uniform(600, 100_000)),
+                checkpoint_interval_s=1800.0 if rng.random() < 0.5 else None)
         start = float(rng.uniform(0, 10_000))
         run.append(RunningJob(j, pool, count, start, start + float(rng.uniform(100, 50_000)),
                               last_checkpoint=start + float(rng.uniform(0, 10_000 - start))))
@@ -58,7 +59,10 @@ def test_cycle_invariants(snap, profile):
     result = schedule(snap, prof, np.random.default_rng(3))
     jobs = {j.id: j for j in snap.pending}
 
-    # never over-commit a pool (preempted work gives its slots back)
+    running = {r.job.id: r for r in snap.running}
+    migrated = {pre.victim_id for pre in result.preemptions if pre.by_job_id == pre.victim_id}
+
+    # never over-commit a pool (preempted and migrated work gives its slots back)
     free = snap.free.copy()
     for pre in result.preemptions:
         free[pre.pool] += pre.count
@@ -70,13 +74,23 @@ def test_cycle_invariants(snap, profile):
     # never place a job partially or twice; every pending job is placed, pending or rejected
     ids = [p.job_id for p in result.placements]
     assert len(ids) == len(set(ids))
-    assert all(p.count == jobs[p.job_id].gpus for p in result.placements)
-    assert set(ids) | set(result.pending) | set(result.rejected) == set(jobs)
+    assert all(p.count == (running[p.job_id].count if p.job_id in migrated else jobs[p.job_id].gpus)
+               for p in result.placements)
+    assert (set(ids) - migrated) | set(result.pending) | set(result.rejected) == set(jobs)
     assert not (set(ids) & set(result.pending))
+
+    # a job moves only if it checkpoints, to another pool, and ends there the profile's gain sooner
+    assert migrated <= set(ids) and (not migrated or prof.migrate)
+    for p in result.placements:
+        if p.job_id in migrated:
+            was = running[p.job_id]
+            assert was.job.checkpoint_interval_s and p.pool != was.pool
+            assert p.predicted_end <= was.expected_end - prof.migrate_min_gain_s + 1e-6
 
     # never place a job where a filter that does not depend on the cycle says no
     for p in result.placements:
-        verdict = explain_job(snap, jobs[p.job_id], prof)[p.pool].verdict
+        job = running[p.job_id].job if p.job_id in migrated else jobs[p.job_id]
+        verdict = explain_job(snap, job, prof)[p.pool].verdict
         assert verdict not in STATIC, (p, verdict)
 
     # backfill never delays the blocked head: it can still start on its pool by its reserved time

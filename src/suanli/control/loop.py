@@ -7,7 +7,9 @@
 4. Bind: each placement in its own transaction: job pending -> placed (a conditional update, so
    a job cancelled meanwhile is simply forgotten), the placement row, the audit record.
 5. Preempt: victims move to ``preempted`` and their agents are asked to kill them; they return
-   to ``pending`` when the agent confirms (``services.lifecycle``).
+   to ``pending`` when the agent confirms (``services.lifecycle``). A job the profile migrates is
+   preempted by itself here (its new placement is skipped in step 4, as it is not pending) and
+   placed again by a later cycle, from its last checkpoint.
 6. Record why every job left pending was not placed; reject what can never run.
 
 A crash anywhere leaves every job either still pending or bound exactly once.
@@ -92,8 +94,9 @@ def preempt(p: Platform, result: CycleResult, now: float) -> int:
             job = uow.jobs.get(pre.victim_id)
             if job is None or job["state"] not in ("placed", "running"):
                 continue
-            if uow.jobs.transition(job["id"], job["state"], "preempted", updated_at=now,
-                                   reason=f"preempted by {pre.by_job_id}"):
+            moving = pre.by_job_id == pre.victim_id   # a migration: requeued, then placed on a faster pool
+            why = "moving to a pool that finishes it sooner" if moving else f"preempted by {pre.by_job_id}"
+            if uow.jobs.transition(job["id"], job["state"], "preempted", updated_at=now, reason=why):
                 if job["placement_id"]:
                     uow.jobs.update_placement(job["placement_id"], kill_requested=True, kill_reason="preempt")
                 uow.audit.record(now, SCHEDULER.actor, SCHEDULER.role, "job.preempted", job["id"],

@@ -11,16 +11,22 @@
      may use the reserved pool only if they end before the head's start or use slots the head
      will not need; without backfill the queue stops behind it (strict FIFO).
 5. Every job left pending carries the count of pools each filter refused and a summary.
+6. With ``migrate``, capacity still free after the queue may take over running work: a job that
+   checkpoints moves to a free pool when that ends it ``migrate_min_gain_s`` sooner, counting
+   the work since its last checkpoint that it must redo. The move is a preemption of the job by
+   itself plus a placement of what is left; the longest remaining work moves first.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import numpy as np
 
 from suanli.domain.jobs import Job
 from suanli.domain.units import SECONDS_PER_HOUR
+from suanli.metering.compute import intensity_of
 from suanli.scheduling.context import CycleState, JobVectors, job_vectors
 from suanli.scheduling.filters import FILTERS, Filter, all_pools
 from suanli.scheduling.profile import Profile
@@ -240,10 +246,80 @@ class _Cycle:
         order = QUEUE_SORTS.get(self.profile.queue_sort)(self.snap.pending, self.snap.tenants)
         for job in order:
             self.consider(job)
+        if self.profile.migrate and self.max_free > 0 and self.snap.running:
+            self.migrate()
         return CycleResult(
             placements=tuple(self.placements), preemptions=tuple(self.preemptions), pending=self.pending,
             rejected=self.rejected, reservation=self.reservation, order=tuple(j.id for j in order),
         )
+
+    # -- step 6 -------------------------------------------------------------------------------
+    def migrate(self) -> None:
+        now = self.snap.now
+        t = self.table
+        free = self.state.free
+        min_gain = self.profile.migrate_min_gain_s
+        fastest: dict[tuple[float, int], float] = {}   # the best speed among pools with room for a job
+        movable = []
+        for r in self.snap.running:
+            job = r.job
+            remaining = r.expected_end - now
+            if remaining <= min_gain or not job.checkpoint_interval_s or r.count > self.max_free:
+                continue
+            intensity = intensity_of(job)
+            eff = t.effective_tflops(intensity)
+            best = fastest.get((intensity, r.count))
+            if best is None:
+                best = fastest[(intensity, r.count)] = float(eff[free >= r.count].max(initial=0.0))
+            # Taking all that remains as run time at the best speed with room, and no lost work:
+            # a job that would not gain enough even so is not looked at further.
+            if remaining * (1.0 - float(eff[r.pool]) / best) >= min_gain and job.id not in self.preempted:
+                movable.append(r)
+        movable.sort(key=lambda r: (now - r.expected_end, r.job.id))   # longest remaining first
+        for r in movable:
+            if r.count <= self.max_free:
+                self.try_migrate(r, r.expected_end - now)
+
+    def try_migrate(self, r: RunningJob, remaining_s: float) -> None:
+        """Move ``r`` to the best pool with room that ends it ``migrate_min_gain_s`` sooner, after
+        redoing the work since its last checkpoint."""
+        job = r.job
+        v = job_vectors(job, self.snap, self.state)
+        here = v.at(r.pool)
+        run_start = r.start + here["staging_s"]
+        ran = max(0.0, self.snap.now - run_start)
+        if r.last_checkpoint is not None:
+            saved = max(0.0, r.last_checkpoint - run_start)
+        else:
+            interval = float(job.checkpoint_interval_s or 0.0)
+            saved = (ran // interval) * interval
+        saved = min(saved, ran, here["runtime_s"])
+        left = 1.0 - saved / here["runtime_s"] if here["runtime_s"] > 0 else 1.0
+        deadline = remaining_s - self.profile.migrate_min_gain_s
+        sooner = v.staging_s + left * v.runtime_s <= deadline
+        sooner[r.pool] = False
+        if left <= 0.0 or not sooner.any():
+            return
+        rest = replace(job, duration_s=job.duration_s * left) if job.compute_pf16h is None \
+            else replace(job, compute_pf16h=job.compute_pf16h * left)
+        tenant = job.tenant
+        old_pflops = float(self.table.fp16_tflops[r.pool]) * r.count / 1000.0
+        self.state.in_use_pflops[tenant] = self.state.in_use_pflops.get(tenant, 0.0) - old_pflops
+        v = job_vectors(rest, self.snap, self.state)
+        mask = self.respects_reservation(v, self.feasible(v)) & sooner
+        if not mask.any():
+            self.state.in_use_pflops[tenant] += old_pflops
+            return
+        pool, score, breakdown = self.combiner.best(v, self.state, mask) if self.scores \
+            else (int(mask.argmax()), 100.0, {})
+        self.preempted.add(job.id)
+        self.state.give(r.pool, r.count)
+        self.max_free = max(self.max_free, int(self.state.free[r.pool]))
+        self.ends[r.pool].remove((r.expected_end, r.count))
+        lost = float(self.table.fp16_tflops[r.pool]) * r.count * (ran - saved) / SECONDS_PER_HOUR / 1000.0
+        self.preemptions.append(Preemption(victim_id=job.id, pool=r.pool, count=r.count, by_job_id=job.id,
+                                           lost_pf16h=lost))
+        self.place(v, pool, score, {**breakdown, "migrated": 1.0})
 
     def consider_waiting(self, v: JobVectors, now_ok: BoolArray) -> bool:
         """Some pool fits now; should the job rather wait for a full pool that finishes it

@@ -7,9 +7,11 @@ Profiles are YAML (packaged ones in ``scheduling/profiles/``)::
     select: best                     # best (highest weighted score) | first (declared order) | random
     placement: greedy                # greedy | milp (joint placement by HiGHS)
     backfill: true                   # EASY backfill behind a blocked head
-    wait_for_better: true            # a job may wait for a full pool that would still finish it
-                                     # sooner (or cheaper, greener: by the weights) than one free now
+    wait_for_better: true            # a job may wait for a full pool that would finish it sooner
+                                     # than one free now, while waiting costs it less than it saves
     max_wait_s: 21600                # ... but never longer than this
+    migrate: true                    # move a checkpointing running job to a free pool that ends it
+    migrate_min_gain_s: 1800         # ... at least this much sooner (after redoing lost work)
     preemption: true                 # preempt preemptible lower-priority work
     filters: [capacity, model, memory, region, latency, price, quota, budget, deadline]
     scores: {completion: 4, price: 1, carbon: 1, packing: 0.5, locality: 0.5}
@@ -33,7 +35,7 @@ from suanli.scheduling.scores import SCORES
 SELECTS = ("best", "first", "random")
 PLACEMENTS = ("greedy", "milp")
 KEYS = ("name", "description", "queue_sort", "select", "placement", "backfill", "preemption", "filters", "scores",
-        "milp_max_jobs", "wait_for_better", "max_wait_s")
+        "milp_max_jobs", "wait_for_better", "max_wait_s", "migrate", "migrate_min_gain_s")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class Profile:
     milp_max_jobs: int = 300
     wait_for_better: bool = False
     max_wait_s: float = 21600.0
+    migrate: bool = False
+    migrate_min_gain_s: float = 1800.0
 
 
 def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Profile:
@@ -94,7 +98,11 @@ def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Pr
         if isinstance(max_wait, bool) or not isinstance(max_wait, int | float) or max_wait < 0:
             raise InvalidInput("must be a number of seconds >= 0", field="max_wait_s", value=max_wait,
                                fix="write e.g. 21600 (6 hours)")
-        for flag in ("backfill", "preemption", "wait_for_better"):
+        min_gain = doc.get("migrate_min_gain_s", 1800.0)
+        if isinstance(min_gain, bool) or not isinstance(min_gain, int | float) or min_gain < 0:
+            raise InvalidInput("must be a number of seconds >= 0", field="migrate_min_gain_s", value=min_gain,
+                               fix="write e.g. 1800 (half an hour)")
+        for flag in ("backfill", "preemption", "wait_for_better", "migrate"):
             if flag in doc and not isinstance(doc[flag], bool):
                 raise InvalidInput("must be true or false", field=flag, value=doc[flag], fix="write true or false")
         max_jobs = doc.get("milp_max_jobs", 300)
@@ -107,7 +115,8 @@ def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Pr
             filters=tuple(str(f) for f in filters),
             scores=tuple((str(s), float(w)) for s, w in scores.items() if float(w) > 0),
             milp_max_jobs=max_jobs, wait_for_better=bool(doc.get("wait_for_better", False)),
-            max_wait_s=float(max_wait),
+            max_wait_s=float(max_wait), migrate=bool(doc.get("migrate", False)),
+            migrate_min_gain_s=float(min_gain),
         )
     except ConfigError:
         raise

@@ -99,6 +99,7 @@ def summarize(result: SimResult, col: Collector, table: PoolTable, bounds: Bound
         "deadline_misses": misses + deadline_jobs_unfinished,
         "preemptions": col.interrupts["preempt"],
         "failures": col.interrupts["fail"],
+        "migrations": col.interrupts["migrate"],
         "fairness_jain": r(fairness),
         "bounds": {"jct_mean_s": r(b_jct, 1), "cost": r(b_cost, 2), "carbon_kg": r(b_carbon, 1)},
         "ratio_to_bound": {"jct_mean": r(jct_mean / b_jct if b_jct else 0.0),

@@ -88,7 +88,7 @@ class Collector(Sink):
         self._next_busy_sample = 0.0
         self.first_submit: float | None = None
         self.end_time = 0.0
-        self.interrupts = {"preempt": 0, "fail": 0}
+        self.interrupts = {"preempt": 0, "fail": 0, "migrate": 0}
         self.lost_run_s = 0.0
 
     def on_arrive(self, now: float, run: JobRun) -> None:
