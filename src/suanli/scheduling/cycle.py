@@ -32,9 +32,11 @@ from suanli.scheduling.filters import FILTERS, Filter, all_pools
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.queue import QUEUE_SORTS
 from suanli.scheduling.scores import SCORES, Combiner, Score
+from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import (
     BoolArray,
     CycleResult,
+    IntArray,
     PendingReason,
     Placement,
     Preemption,
@@ -43,6 +45,16 @@ from suanli.scheduling.types import (
     Snapshot,
 )
 from suanli.scheduling.waits import WaitEstimator
+
+MIGRATE_MIN_SHARE = 0.25  # a move must also save this share of what is left: no moves for a few percent
+
+
+def migration_sources(table: PoolTable, free: IntArray) -> BoolArray:
+    """Pools whose work could move (step 6): some pool with room runs some kind of work at least
+    1 / (1 - MIGRATE_MIN_SHARE) times faster."""
+    room = free > 0
+    out: BoolArray = np.where(room[None, :], table.max_speedup, 0.0).max(axis=1) >= 1.0 / (1.0 - MIGRATE_MIN_SHARE)
+    return out
 
 
 class _Cycle:
@@ -65,20 +77,42 @@ class _Cycle:
         self.reservation: Reservation | None = None
         self.reserved_extra = 0  # slots of the reserved pool the head will not need at its start
         self.blocked_by: str | None = None  # strict FIFO: the job the queue waits behind
-        self.ends: list[list[tuple[float, int]]] = [[] for _ in range(self.table.n)]
-        self.running_by_pool: list[list[RunningJob]] = [[] for _ in range(self.table.n)]
-        self.has_victims = np.zeros(self.table.n, dtype=bool)
-        for r in snap.running:
-            self.ends[r.pool].append((r.expected_end, r.count))
-            self.running_by_pool[r.pool].append(r)
-            if r.job.preemptible:
-                self.has_victims[r.pool] = True
+        self._ends: list[list[tuple[float, int]]] | None = None   # built when first needed
+        self._running_by_pool: list[list[RunningJob]] | None = None
+        self.has_victims = np.zeros(self.table.n, dtype=bool)   # filled with running_by_pool
         self.preempted: set[str] = set()
         self.max_capacity = int(self.table.capacity.max()) if self.table.n else 0
         self.max_free = int(self.state.free.max()) if self.table.n else 0
         self.waits = WaitEstimator(self.table.n, snap.running, snap.now) if profile.wait_for_better else None
         victims = [r.job.priority for r in snap.running if r.job.preemptible]
         self.lowest_victim_priority = min(victims) if victims else None
+
+    @property
+    def ends(self) -> list[list[tuple[float, int]]]:
+        """Per pool, (predicted end, accelerators) of the work it holds: running jobs not preempted
+        and what this cycle placed. Built on first use; most cycles never need it."""
+        if self._ends is None:
+            ends: list[list[tuple[float, int]]] = [[] for _ in range(self.table.n)]
+            for r in self.snap.running:
+                if r.job.id not in self.preempted:
+                    ends[r.pool].append((r.expected_end, r.count))
+            for p in self.placements:
+                ends[p.pool].append((p.predicted_end, p.count))
+            self._ends = ends
+        return self._ends
+
+    @property
+    def running_by_pool(self) -> list[list[RunningJob]]:
+        """Per pool, its running jobs (and in ``has_victims``, whether any is preemptible)."""
+        if self._running_by_pool is None:
+            by_pool: list[list[RunningJob]] = [[] for _ in range(self.table.n)]
+            self.has_victims = np.zeros(self.table.n, dtype=bool)
+            for r in self.snap.running:
+                by_pool[r.pool].append(r)
+                if r.job.preemptible:
+                    self.has_victims[r.pool] = True
+            self._running_by_pool = by_pool
+        return self._running_by_pool
 
     def could_preempt(self, job: Job) -> bool:
         low = self.lowest_victim_priority
@@ -132,7 +166,8 @@ class _Cycle:
         res = self.reservation
         if res is not None and pool == res.pool and end > res.start:
             self.reserved_extra -= job.gpus  # it holds slots past the head's start: only the spare ones
-        self.ends[pool].append((end, job.gpus))
+        if self._ends is not None:
+            self._ends[pool].append((end, job.gpus))
         self.placements.append(Placement(
             job_id=job.id, pool=pool, site=t.site_names[t.site_of[pool]], pool_name=t.pool_names[pool],
             count=job.gpus, start=start, predicted_end=end, runtime_s=q["runtime_s"], staging_s=q["staging_s"],
@@ -146,9 +181,10 @@ class _Cycle:
         the pool where the fewest PF16-hours since the victims' last checkpoints are lost."""
         job = v.job
         best: tuple[float, int, list[RunningJob]] | None = None
+        by_pool = self.running_by_pool
         for pool in map(int, np.flatnonzero(candidates & self.has_victims)):
             victims = sorted(
-                (r for r in self.running_by_pool[pool]
+                (r for r in by_pool[pool]
                  if r.job.preemptible and r.job.priority < job.priority and r.job.id not in self.preempted),
                 key=lambda r: (self.lost_pf16h(r), r.job.id))
             free = int(self.state.free[pool])
@@ -166,14 +202,19 @@ class _Cycle:
             return False
         lost, pool, chosen = best
         for r in chosen:
-            self.preempted.add(r.job.id)
-            self.state.give(pool, r.count)
-            self.max_free = max(self.max_free, int(self.state.free[pool]))
-            self.ends[pool].remove((r.expected_end, r.count))
+            self.release(r)
             self.preemptions.append(Preemption(victim_id=r.job.id, pool=pool, count=r.count, by_job_id=job.id,
                                                lost_pf16h=self.lost_pf16h(r)))
         self.place(v, pool, 0.0, {"preempted": float(len(chosen))})
         return True
+
+    def release(self, r: RunningJob) -> None:
+        """Take running job ``r`` off its pool in this cycle's state (preempted, or moving)."""
+        if self._ends is not None:
+            self._ends[r.pool].remove((r.expected_end, r.count))
+        self.preempted.add(r.job.id)
+        self.state.give(r.pool, r.count)
+        self.max_free = max(self.max_free, int(self.state.free[r.pool]))
 
     def lost_pf16h(self, r: RunningJob) -> float:
         since = max(r.start, r.last_checkpoint or r.start)
@@ -257,30 +298,47 @@ class _Cycle:
     def migrate(self) -> None:
         now = self.snap.now
         t = self.table
-        free = self.state.free
         min_gain = self.profile.migrate_min_gain_s
-        fastest: dict[tuple[float, int], float] = {}   # the best speed among pools with room for a job
-        movable = []
-        for r in self.snap.running:
-            job = r.job
-            remaining = r.expected_end - now
-            if remaining <= min_gain or not job.checkpoint_interval_s or r.count > self.max_free:
+        source = migration_sources(t, self.state.free).tolist()
+        movable = [r for r in self.snap.running
+                   if source[r.pool] and r.expected_end - now > min_gain and r.job.checkpoint_interval_s
+                   and r.count <= self.max_free]
+        movable.sort(key=lambda r: (now - r.expected_end, r.job.id))   # longest remaining first
+        fastest: dict[tuple[float, int], int] = {}   # the fastest pool with room for a job
+        for r in movable:
+            if r.count > self.max_free or r.job.id in self.preempted:
                 continue
-            intensity = intensity_of(job)
+            remaining = r.expected_end - now
+            intensity = intensity_of(r.job)
             eff = t.effective_tflops(intensity)
             best = fastest.get((intensity, r.count))
             if best is None:
-                best = fastest[(intensity, r.count)] = float(eff[free >= r.count].max(initial=0.0))
-            # Taking all that remains as run time at the best speed with room, and no lost work:
-            # a job that would not gain enough even so is not looked at further.
-            if remaining * (1.0 - float(eff[r.pool]) / best) >= min_gain and job.id not in self.preempted:
-                movable.append(r)
-        movable.sort(key=lambda r: (now - r.expected_end, r.job.id))   # longest remaining first
-        for r in movable:
-            if r.count <= self.max_free:
-                self.try_migrate(r, r.expected_end - now)
+                best = fastest[(intensity, r.count)] = int(np.argmax(np.where(self.state.free >= r.count, eff, -1.0)))
+            # Quick estimates at the speed of the fastest pool with room; most jobs stop at the
+            # first (what is left, as if there were no lost work and no staging), the rest at the
+            # second (plus the work since the last checkpoint, after staging there).
+            ratio = float(eff[r.pool] / eff[best])
+            need = max(min_gain, MIGRATE_MIN_SHARE * remaining)
+            if remaining * (1.0 - ratio) < need:
+                continue
+            ran = max(0.0, now - r.start - self.staging_at(r.job, r.pool))
+            lost = ran % float(r.job.checkpoint_interval_s or 1.0)
+            if remaining - self.staging_at(r.job, best) - (remaining + lost) * ratio < need:
+                continue
+            if self.try_migrate(r, remaining):
+                fastest.clear()   # the pool it moved to has less room now
 
-    def try_migrate(self, r: RunningJob, remaining_s: float) -> None:
+    def staging_at(self, job: Job, pool: int) -> float:
+        """Seconds to stage ``job``'s data to ``pool`` (the slowest of its inputs)."""
+        t = self.table
+        out = 0.0
+        for d in job.data:
+            if d.region in t.regions and d.size_gb > 0:
+                (per_gb, fixed), _ = t.data_rows(t.region_index(d.region))
+                out = max(out, float(d.size_gb * per_gb[pool] + fixed[pool]))
+        return out
+
+    def try_migrate(self, r: RunningJob, remaining_s: float) -> bool:
         """Move ``r`` to the best pool with room that ends it ``migrate_min_gain_s`` sooner, after
         redoing the work since its last checkpoint."""
         job = r.job
@@ -295,11 +353,11 @@ class _Cycle:
             saved = (ran // interval) * interval
         saved = min(saved, ran, here["runtime_s"])
         left = 1.0 - saved / here["runtime_s"] if here["runtime_s"] > 0 else 1.0
-        deadline = remaining_s - self.profile.migrate_min_gain_s
+        deadline = remaining_s - max(self.profile.migrate_min_gain_s, MIGRATE_MIN_SHARE * remaining_s)
         sooner = v.staging_s + left * v.runtime_s <= deadline
         sooner[r.pool] = False
         if left <= 0.0 or not sooner.any():
-            return
+            return False
         rest = replace(job, duration_s=job.duration_s * left) if job.compute_pf16h is None \
             else replace(job, compute_pf16h=job.compute_pf16h * left)
         tenant = job.tenant
@@ -309,17 +367,15 @@ class _Cycle:
         mask = self.respects_reservation(v, self.feasible(v)) & sooner
         if not mask.any():
             self.state.in_use_pflops[tenant] += old_pflops
-            return
+            return False
         pool, score, breakdown = self.combiner.best(v, self.state, mask) if self.scores \
             else (int(mask.argmax()), 100.0, {})
-        self.preempted.add(job.id)
-        self.state.give(r.pool, r.count)
-        self.max_free = max(self.max_free, int(self.state.free[r.pool]))
-        self.ends[r.pool].remove((r.expected_end, r.count))
+        self.release(r)
         lost = float(self.table.fp16_tflops[r.pool]) * r.count * (ran - saved) / SECONDS_PER_HOUR / 1000.0
         self.preemptions.append(Preemption(victim_id=job.id, pool=r.pool, count=r.count, by_job_id=job.id,
                                            lost_pf16h=lost))
         self.place(v, pool, score, {**breakdown, "migrated": 1.0})
+        return True
 
     def consider_waiting(self, v: JobVectors, now_ok: BoolArray) -> bool:
         """Some pool fits now; should the job rather wait for a full pool that finishes it

@@ -10,10 +10,11 @@ The loop, in steps:
    pending list is a short window, see ``pending.py``), calls ``schedule()``, and applies its
    decisions in sorted order: preemptions (victim id), rejections (job id), placements (job id).
    A cycle that cannot change anything (no pool has room for the smallest waiting job, no
-   waiting job may preempt, none is too big to ever fit) is skipped: it would place nothing;
-   with a profile that migrates, a cycle also runs while some pool has room and work runs.
-   A preemption of a job by itself is a migration: the job is requeued with the work since its
-   last checkpoint lost, and the same cycle places it again.
+   waiting job may preempt, none is too big to ever fit) is skipped: it would place nothing.
+   As in the live loop, a cycle runs only for waiting work; with a profile that migrates, the
+   capacity it leaves may take over running work. A preemption of a job by itself is such a
+   migration: the job is requeued with the work since its last checkpoint lost, and the same
+   cycle places it again.
 4. A placement holds its chips from now, stages the job's data over the region link, then runs;
    ``START`` and ``FINISH`` events carry the placement's attempt number so that events of an
    interrupted attempt are ignored.
@@ -273,11 +274,10 @@ class Simulator:
     def _cycle(self, _: str, __: int) -> None:
         self._cycle_queued = False
         self._last_cycle = self.clock.now
-        migrating = self.profile.migrate and bool(self.cluster.running)
-        if not len(self.pending) and not migrating:
+        if not len(self.pending):
             return
         window = self.pending.window(self.config.max_pending, self.config.per_tenant_pending)
-        if self._cannot_place(window) and not (migrating and self.cluster.free.max() > 0):
+        if self._cannot_place(window):
             self.cycles_skipped += 1
             for s in self.sinks:
                 s.on_cycle(self.clock.now, len(self.pending), self.cluster.free)
@@ -333,8 +333,6 @@ class Simulator:
         return tuple(view)
 
     def _cannot_place(self, window: list[Job]) -> bool:
-        if not window:
-            return True
         free = self.cluster.free
         avail = self.cluster.available()
         most = int(free[avail].max() if avail is not None and avail.any() else (0 if avail is not None else free.max()))
