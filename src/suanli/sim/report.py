@@ -20,7 +20,7 @@ COLUMNS = (("jobs", "jobs", "{:d}"), ("jct_mean_s", "JCT mean h", "h"), ("jct_p9
            ("wait_mean_s", "wait mean h", "h"), ("cost", "cost", "{:,.0f}"), ("carbon_kg", "carbon t", "t"),
            ("energy_kwh", "energy MWh", "t"), ("utilization", "util", "{:.2f}"),
            ("deadline_misses", "deadline misses", "{:d}"), ("preemptions", "preempt", "{:d}"),
-           ("fairness_jain", "Jain", "{:.3f}"))
+           ("migrations", "migrate", "{:d}"), ("fairness_jain", "Jain", "{:.3f}"))
 
 
 def _fmt(value: Any, how: str) -> str:
