@@ -321,22 +321,12 @@ class _Cycle:
             need = max(min_gain, MIGRATE_MIN_SHARE * remaining)
             if remaining * (1.0 - ratio) < need:
                 continue
-            ran = max(0.0, now - r.start - self.staging_at(r.job, r.pool))
+            ran = max(0.0, now - r.start - t.staging_at(r.job, r.pool))
             lost = ran % float(r.job.checkpoint_interval_s or 1.0)
-            if remaining - self.staging_at(r.job, best) - (remaining + lost) * ratio < need:
+            if remaining - t.staging_at(r.job, best) - (remaining + lost) * ratio < need:
                 continue
             if self.try_migrate(r, remaining):
                 fastest.clear()   # the pool it moved to has less room now
-
-    def staging_at(self, job: Job, pool: int) -> float:
-        """Seconds to stage ``job``'s data to ``pool`` (the slowest of its inputs)."""
-        t = self.table
-        out = 0.0
-        for d in job.data:
-            if d.region in t.regions and d.size_gb > 0:
-                (per_gb, fixed), _ = t.data_rows(t.region_index(d.region))
-                out = max(out, float(d.size_gb * per_gb[pool] + fixed[pool]))
-        return out
 
     def try_migrate(self, r: RunningJob, remaining_s: float) -> bool:
         """Move ``r`` to the best pool with room that ends it ``migrate_min_gain_s`` sooner, after

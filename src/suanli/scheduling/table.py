@@ -12,6 +12,7 @@ import numpy as np
 
 from suanli.domain.accelerators import Accelerator, Catalog, default_catalog
 from suanli.domain.federation import Federation
+from suanli.domain.jobs import Job
 from suanli.scheduling.types import BoolArray, FloatArray, IntArray
 
 
@@ -104,6 +105,15 @@ class PoolTable:
             hit = ((per_gb, fixed), egress)
             self._cache[key] = hit
         return hit  # type: ignore[return-value]
+
+    def staging_at(self, job: Job, pool: int) -> float:
+        """Seconds to stage ``job``'s data to one pool: its slowest input, as ``data_rows``."""
+        out = 0.0
+        for d in job.data:
+            if d.region in self.regions and d.size_gb > 0:
+                (per_gb, fixed), _ = self.data_rows(self.region_index(d.region))
+                out = max(out, float(d.size_gb * per_gb[pool] + fixed[pool]))
+        return out
 
     def staging_s(self, data_region: int, size_gb: float) -> FloatArray:
         """Seconds to move ``size_gb`` from ``data_region`` to each pool's region."""
