@@ -81,7 +81,8 @@ def test_submit_run_logs_usage_and_listings(up: dict, procs: Procs) -> None:
 
 def test_cancel_a_running_job(up: dict) -> None:
     cli = up["cli"]
-    job = cli.json("submit", "--", "sleep", "60")
+    job = cli.json("submit", "--checkpoint-interval", "600", "--", "sleep", "60")
+    assert cli.json("job", "show", job["id"])["spec"]["checkpoint_interval_s"] == 600
     wait_for(lambda: cli.json("job", "show", job["id"])["state"] == "running", timeout=20, what="running")
     assert cli.json("job", "cancel", job["id"])["state"] == "cancelled"
     j = wait_for(lambda: (lambda j: j if j["placements"][0]["state"] == "cancelled" else None)(

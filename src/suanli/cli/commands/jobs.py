@@ -48,6 +48,9 @@ def register(sub: Any) -> None:
     p.add_argument("--region", action="append", default=[], help="allowed region (repeatable)")
     p.add_argument("--model", action="append", default=[], help="allowed accelerator model (repeatable)")
     p.add_argument("--max-price", type=float, default=None)
+    p.add_argument("--checkpoint-interval", type=float, default=None,
+                   help="seconds between the job's own checkpoints: it may be preempted or moved to a faster pool "
+                        "and resume from the last one")
     p.add_argument("--env", action="append", default=[], help="KEY=VALUE for the job's environment")
     p.add_argument("--name", default="")
     p.add_argument("--idempotency-key", default=None, help="default: a fresh random key")
@@ -83,7 +86,8 @@ def submit(args: argparse.Namespace) -> int:
                             "preemptible": args.preemptible, "allowed_regions": args.region,
                             "allowed_models": args.model, "name": args.name}
     for key, value in (("duration_s", args.duration), ("time_limit_s", args.time_limit),
-                       ("priority", args.priority), ("max_price", args.max_price)):
+                       ("priority", args.priority), ("max_price", args.max_price),
+                       ("checkpoint_interval_s", args.checkpoint_interval)):
         if value is not None:
             body[key] = value
     env = {}
