@@ -329,8 +329,9 @@ class _Cycle:
                 fastest.clear()   # the pool it moved to has less room now
 
     def try_migrate(self, r: RunningJob, remaining_s: float) -> bool:
-        """Move ``r`` to the best pool with room that ends it ``migrate_min_gain_s`` sooner, after
-        redoing the work since its last checkpoint."""
+        """Move ``r`` to the best pool with room that ends it at least ``migrate_min_gain_s`` (and
+        MIGRATE_MIN_SHARE of what is left) sooner, after redoing the work since its last
+        checkpoint. True if it moved."""
         job = r.job
         v = job_vectors(job, self.snap, self.state)
         here = v.at(r.pool)
