@@ -32,6 +32,9 @@ def test_references_on_a_trace_prefix_are_at_least_the_no_queue_bound(capsys):
     assert out["jobs"] == 3000
     assert out["ratio"] >= 1.0 and out["chip_mix_ratio"] >= 1.0 - 1e-9
     assert out["fluid_srpt_jct_mean_s"] >= out["bound_jct_mean_s"]
+    assert out["fluid_mix_ratio"] >= 1.0 and out["fluid_mix_cheapest_ratio"] >= out["fluid_mix_ratio"]
+    assert out["fluid_mix_cheapest_cost_ratio"] >= 1.0 - 1e-9
+    assert out["fluid_mix_cheapest_cost_ratio"] <= out["fluid_mix_cost_ratio"]
 
 
 def test_the_completion_matrix_has_each_jobs_bound_at_its_fastest_eligible_pool():
@@ -51,3 +54,42 @@ def test_the_completion_matrix_has_each_jobs_bound_at_its_fastest_eligible_pool(
     assert table.fp16_tflops[one] == table.fp16_tflops.max()          # an H800 pool
     assert table.capacity[wide] >= 64 and table.fp16_tflops[wide] == table.fp16_tflops[table.capacity >= 64].max()
     assert np.isinf(times[2]).all() and np.isnan(b.completion_s[2])   # no pool holds 4096
+
+
+def _mix(submit, gpus, times, capacity, order):
+    from jct_floor import fluid_chip_mix
+
+    return fluid_chip_mix(np.array(submit, dtype=float), np.array(gpus, dtype=float), np.array(times, dtype=float),
+                          np.array(capacity, dtype=float), np.array(order))
+
+
+def test_fluid_chip_mix_alone_a_job_takes_its_fastest_pool():
+    done, used = _mix([5.0], [1], [[300.0, 100.0]], [1, 1], [1, 0])
+    assert done[0] == pytest.approx(105.0)
+    assert used.tolist() == pytest.approx([0.0, 100.0])
+
+
+def test_fluid_chip_mix_moves_the_second_job_to_the_fast_pool_when_it_frees():
+    # Both at 0; the first takes the fast pool (100 s), the second runs 100 s on the slow one
+    # (1/3 done), then finishes its 2/3 on the fast pool in 66.7 s.
+    done, used = _mix([0.0, 0.0], [1, 1], [[100.0, 300.0], [100.0, 300.0]], [1, 1], [0, 1])
+    assert done.tolist() == pytest.approx([100.0, 100.0 + 200.0 / 3.0])
+    assert used.tolist() == pytest.approx([100.0 + 200.0 / 3.0, 100.0])
+
+
+def test_fluid_chip_mix_least_remaining_work_goes_first_and_takes_the_fast_pool():
+    # A wide job (2 accelerators, 100 s) arrives first; a 1-accelerator 50 s job at 10 s has less
+    # work left (50 < 2 x 90), so it takes the fast pool's only chip: the wide job keeps one
+    # chip of the slow pool (1/4 speed: half its chips, half the speed) until 60 s.
+    done, _ = _mix([0.0, 10.0], [2, 1], [[100.0, 200.0], [50.0, 100.0]], [1, 1], [0, 1])
+    # 0-10: wide on both pools: 1/2 x 1/100 + 1/2 x 1/200 = 0.0075/s -> 0.925 left at 10 s.
+    # 10-60: the small job alone on the fast pool; wide on slow at 0.0025/s -> 0.8 left at 60 s.
+    # then 0.0075/s again: 0.8 / 0.0075 = 106.67 s more.
+    assert done.tolist() == pytest.approx([60.0 + 0.8 / 0.0075, 60.0])
+
+
+def test_fluid_chip_mix_respects_eligibility_and_refuses_a_job_no_pool_holds():
+    done, used = _mix([0.0], [1], [[np.inf, 400.0]], [1, 1], [0, 1])
+    assert done[0] == pytest.approx(400.0) and used[0] == 0.0
+    with pytest.raises(ValueError, match="eligible on no pool"):
+        _mix([0.0], [1], [[np.inf, np.inf]], [1, 1], [0, 1])
