@@ -56,11 +56,11 @@ def test_the_completion_matrix_has_each_jobs_bound_at_its_fastest_eligible_pool(
     assert np.isinf(times[2]).all() and np.isnan(b.completion_s[2])   # no pool holds 4096
 
 
-def _mix(submit, gpus, times, capacity, order):
+def _mix(submit, gpus, times, capacity, order, gpu_weight=1.0):
     from jct_floor import fluid_chip_mix
 
     return fluid_chip_mix(np.array(submit, dtype=float), np.array(gpus, dtype=float), np.array(times, dtype=float),
-                          np.array(capacity, dtype=float), np.array(order))
+                          np.array(capacity, dtype=float), np.array(order), gpu_weight)
 
 
 def test_fluid_chip_mix_alone_a_job_takes_its_fastest_pool():
@@ -93,3 +93,15 @@ def test_fluid_chip_mix_respects_eligibility_and_refuses_a_job_no_pool_holds():
     assert done[0] == pytest.approx(400.0) and used[0] == 0.0
     with pytest.raises(ValueError, match="eligible on no pool"):
         _mix([0.0], [1], [[np.inf, np.inf]], [1, 1], [0, 1])
+
+
+@pytest.mark.parametrize(("gpu_weight", "expected"), [
+    # A: 2 accelerators for 60 s (120 accelerator-s); B: 1 for 100 s. By accelerator-seconds B goes
+    # first and A runs on the one chip left at half speed (5/6 done at 100 s, then 10 s more).
+    (1.0, [110.0, 100.0]),
+    # By seconds alone A (60 s) goes first on both chips, then B.
+    (0.0, [60.0, 160.0]),
+])
+def test_fluid_chip_mix_gpu_weight_sets_the_order(gpu_weight, expected):
+    done, _ = _mix([0.0, 0.0], [2, 1], [[60.0], [100.0]], [2], [0], gpu_weight)
+    assert done.tolist() == pytest.approx(expected)
