@@ -6,7 +6,7 @@ Registered by name in ``SCORES``.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, cast
 
 import numpy as np
 
@@ -49,6 +49,10 @@ class Score(Protocol):
 SCORES: Registry[Score] = Registry("score")
 
 
+_row_min = np.minimum.reduce   # what ndarray.min does, without its Python wrapper
+_row_max = np.maximum.reduce
+
+
 def normalize(raw: FloatArray) -> FloatArray:
     """Lower raw is better: 100 for the lowest, 0 for the highest, linear between; all equal -> 100.
     The range is taken over every pool of the federation, so a pool's score for a job does not
@@ -70,8 +74,8 @@ class Combiner:
         self.weights = [w / total for _, w in scores]
         self._shared: dict[int, tuple[FloatArray, FloatArray]] = {}
         self._totals: dict[tuple[int, ...], tuple[tuple[FloatArray, ...], FloatArray]] = {}
-        self._raw_fns = [(s.raw, w) for (s, _), w in zip(scores, self.weights, strict=True)]
-        self._names = [s.name for s, _ in scores]
+        self._single: dict[int, tuple[FloatArray, FloatArray]] = {}   # one shared row: (row, weighted norm)
+        self._fns = [(s.raw, w, s.name) for (s, _), w in zip(scores, self.weights, strict=True)]
 
     def _normalized(self, raw: Raw) -> FloatArray:
         kind = type(raw)
@@ -90,6 +94,13 @@ class Combiner:
 
     def _shared_total(self, rows: list[FloatArray], weights: list[float]) -> FloatArray:
         """The weighted sum of the normalized shared rows, cached per combination of rows."""
+        if len(rows) == 1:   # the common case (e.g. carbon alone), without the tuple key
+            row = rows[0]
+            one = self._single.get(id(row))
+            if one is None or one[0] is not row:
+                one = (row, weights[0] * self._shared_norm(row))
+                self._single[id(row)] = one
+            return one[1]
         key = tuple(map(id, rows))
         hit = self._totals.get(key)
         if hit is None or any(a is not b for a, b in zip(hit[0], rows, strict=True)):
@@ -117,24 +128,26 @@ class Combiner:
         shared_weights: list[float] = []
         parts: list[tuple[str, Raw, float, float]] = []  # name, raw, hi, span (span < 0: constant)
         total: FloatArray | None = None
-        for (raw_fn, w), name in zip(self._raw_fns, self._names, strict=True):
+        for raw_fn, w, name in self._fns:
             r = raw_fn(v, state)
-            if isinstance(r, Shared):
-                shared_rows.append(r.row)
+            kind = type(r)
+            if kind is Shared:
+                shared_rows.append(r.row)  # type: ignore[union-attr]
                 shared_weights.append(w)
                 parts.append((name, r, 0.0, 0.0))
-            elif isinstance(r, Scored):
-                term: FloatArray = w * r.row
+            elif kind is Scored:
+                term: FloatArray = w * r.row  # type: ignore[union-attr]
                 total = term if total is None else total + term
                 parts.append((name, r, 0.0, 0.0))
             else:
-                lo = float(r.min())
-                hi = float(r.max())
+                own = cast(FloatArray, r)   # type() above is what isinstance costs, narrowed by hand
+                lo = float(_row_min(own))
+                hi = float(_row_max(own))
                 span = hi - lo
                 if span <= 1e-12 * max(1.0, abs(lo)):
                     parts.append((name, r, hi, -1.0))
                     continue
-                term = (w * 100.0 / span) * r
+                term = (w * 100.0 / span) * own
                 total = -term if total is None else total - term
                 parts.append((name, r, hi, span))
         if shared_rows:
