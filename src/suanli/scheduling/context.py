@@ -24,7 +24,7 @@ from suanli.domain.jobs import Job
 from suanli.domain.units import SECONDS_PER_HOUR
 from suanli.metering.compute import intensity_of
 from suanli.scheduling.table import PoolTable
-from suanli.scheduling.types import FloatArray, IntArray, Snapshot, TenantState
+from suanli.scheduling.types import BoolArray, FloatArray, IntArray, Snapshot, TenantState
 
 _KWH = SECONDS_PER_HOUR * 1000.0  # W x s -> kWh
 
@@ -116,6 +116,7 @@ class JobVectors:
             self._data_terms()
         self.has_data = self._staging is not None
         self.wait: FloatArray | None = None  # set by the cycle when full pools are candidates too
+        self.filter_masks: list[BoolArray] | None = None  # each filter's mask, kept by the cycle's feasible()
         self._cache: dict[str, FloatArray] = {}
 
     def _data_terms(self) -> None:

@@ -120,22 +120,32 @@ class _Cycle:
 
     # -- step 2 -------------------------------------------------------------------------------
     def feasible(self, v: JobVectors) -> BoolArray:
+        """The AND of the profile's filters; each filter's own mask is kept on ``v`` for the
+        steps that look at them one by one (``all_but_capacity``, ``leave_pending``) while
+        the cycle's state is what it was here."""
         ones = all_pools(self.table)
         mask: BoolArray | None = None
         state = self.state
-        for filter_mask in self.filter_masks:
-            m = filter_mask(v, state)
+        masks = [filter_mask(v, state) for filter_mask in self.filter_masks]
+        v.filter_masks = masks
+        for m in masks:
             if m is ones:
                 continue
             mask = m if mask is None else mask & m
         return ones if mask is None else mask
 
+    def masks_of(self, v: JobVectors) -> list[BoolArray]:
+        """Each filter's mask for ``v``: those ``feasible`` kept, else computed now."""
+        if v.filter_masks is not None:
+            return v.filter_masks
+        return [f.mask(v, self.state) for f in self.filters]
+
     def all_but_capacity(self, v: JobVectors) -> BoolArray:
         """Pools every filter but capacity accepts (and whose site is up)."""
         mask = np.ones(self.table.n, dtype=bool)
-        for f in self.filters:
+        for f, m in zip(self.filters, self.masks_of(v), strict=True):
             if f.name != "capacity":
-                mask = mask & f.mask(v, self.state)
+                mask = mask & m
         if self.snap.available is not None:
             mask = mask & self.snap.available
         return mask
@@ -264,8 +274,8 @@ class _Cycle:
             counts["site down"] = int(down.sum())
             remaining &= self.snap.available
         first_reason: dict[str, int] = {}
-        for f in self.filters:
-            refused = remaining & ~f.mask(v, self.state)
+        for f, m in zip(self.filters, self.masks_of(v), strict=True):
+            refused = remaining & ~m
             n = int(refused.sum())
             if n:
                 counts[f.name] += n

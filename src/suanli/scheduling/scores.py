@@ -163,14 +163,15 @@ class Combiner:
         breakdown: dict[str, float] = {}
         score = 0.0
         for (name, r, hi, span), w in zip(totals.parts, self.weights, strict=True):
-            if isinstance(r, Shared):
-                value = float(self._shared_norm(r.row)[pool])
-            elif isinstance(r, Scored):
-                value = float(r.row[pool])
+            kind = type(r)
+            if kind is Shared:
+                value = float(self._shared_norm(r.row)[pool])  # type: ignore[union-attr]
+            elif kind is Scored:
+                value = float(r.row[pool])  # type: ignore[union-attr]
             elif span < 0:
                 value = 100.0
             else:
-                value = 100.0 * (hi - float(r[pool])) / span
+                value = 100.0 * (hi - float(cast(FloatArray, r)[pool])) / span
             breakdown[name] = value
             score += w * value
         return pool, score, breakdown
