@@ -55,22 +55,23 @@ def enrich(raws: list[RawJob], options: TraceOptions, reference: str) -> tuple[J
         raws = raws[: options.limit]
     n = len(raws)
     rng = np.random.default_rng(options.seed)
-    size = rng.lognormal(0.0, 1.0, n)
-    has_deadline = rng.random(n) < options.deadline_share
-    slack = rng.uniform(2.0, 4.0, n)
-    preemptible = rng.random(n) < options.preemptible_share
+    # The draws as Python lists: the same float64 values, without a numpy scalar per job.
+    size = rng.lognormal(0.0, 1.0, n).tolist()
+    has_deadline = (rng.random(n) < options.deadline_share).tolist()
+    slack = rng.uniform(2.0, 4.0, n).tolist()
+    preemptible = (rng.random(n) < options.preemptible_share).tolist()
     homes = home_region_map([r.tenant for r in raws], options)
+    per_gpu = float(options.data_gb_per_gpu_median)
     jobs = []
     for i, r in enumerate(raws):
         home = homes.get(r.tenant)
-        data = (DataInput(home, round(float(options.data_gb_per_gpu_median * r.gpus * size[i]), 3)),) \
-            if home else ()
-        deadline = round(r.submit_time + max(float(slack[i]) * r.duration_s, r.duration_s + 3600.0), 3) \
+        data = (DataInput(home, round(per_gpu * r.gpus * size[i], 3)),) if home else ()
+        deadline = round(r.submit_time + max(slack[i] * r.duration_s, r.duration_s + 3600.0), 3) \
             if has_deadline[i] else None
         jobs.append(Job(
             id=r.id, tenant=r.tenant, job_class=r.job_class, gpus=r.gpus, duration_s=r.duration_s,
             reference_accelerator=reference, allowed_models=r.allowed_models, data=data,
-            user_region=None, deadline=deadline, preemptible=bool(preemptible[i]) and deadline is None,
+            user_region=None, deadline=deadline, preemptible=preemptible[i] and deadline is None,
             priority=1 if deadline is not None else 0, submit_time=r.submit_time,
             checkpoint_interval_s=options.checkpoint_interval_s, labels=r.labels,
         ))
