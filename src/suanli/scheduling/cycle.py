@@ -314,20 +314,23 @@ class _Cycle:
                    if source[r.pool] and r.expected_end - now > min_gain and r.job.checkpoint_interval_s
                    and r.count <= self.max_free]
         movable.sort(key=lambda r: (now - r.expected_end, r.job.id))   # longest remaining first
-        fastest: dict[tuple[float, int], int] = {}   # the fastest pool with room for a job
+        # per (intensity, accelerators): the fastest pool with room, and each pool's speed over its speed
+        fastest: dict[tuple[float, int], tuple[int, list[float]]] = {}
         for r in movable:
             if r.count > self.max_free or r.job.id in self.preempted:
                 continue
             remaining = r.expected_end - now
             intensity = intensity_of(r.job)
-            eff = t.effective_tflops(intensity)
-            best = fastest.get((intensity, r.count))
-            if best is None:
-                best = fastest[(intensity, r.count)] = int(np.argmax(np.where(self.state.free >= r.count, eff, -1.0)))
+            hit = fastest.get((intensity, r.count))
+            if hit is None:
+                eff = t.effective_tflops(intensity)
+                best = int(np.argmax(np.where(self.state.free >= r.count, eff, -1.0)))
+                hit = fastest[(intensity, r.count)] = (best, (eff / eff[best]).tolist())
+            best, ratios = hit
             # Quick estimates at the speed of the fastest pool with room; most jobs stop at the
             # first (what is left, as if there were no lost work and no staging), the rest at the
             # second (plus the work since the last checkpoint, after staging there).
-            ratio = float(eff[r.pool] / eff[best])
+            ratio = ratios[r.pool]
             need = max(min_gain, MIGRATE_MIN_SHARE * remaining)
             if remaining * (1.0 - ratio) < need:
                 continue
