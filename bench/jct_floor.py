@@ -26,8 +26,9 @@ schedule over the pools as they are (each pool its own chips and speed), clairvo
 free and instant preemption and migration at every arrival and completion, and a job allowed to
 spread its accelerators over several pools. At each event the jobs go in order of remaining
 seconds on their fastest pool x accelerators ** W (W = 2 by default, the best of the orders
-tried; W = 1 is least remaining accelerator-seconds first) and take the fastest pools first. Run once more with the cheapest pools first, it shows what such an idealized
-work-conserving schedule costs against the cost bound (egress left out, which only flatters it).
+tried; W = 1 is least remaining accelerator-seconds first) and take the fastest pools first.
+Run once more with the cheapest pools first, it shows what such an idealized work-conserving
+schedule costs against the cost bound (egress left out, which only flatters it).
 
 It prints the no-queue bound and the references with their ratios to it::
 
@@ -51,6 +52,7 @@ from scipy.optimize import linprog
 from scipy.sparse import lil_matrix
 
 from suanli.domain.jobs import Job
+from suanli.domain.units import pf16_hours
 from suanli.scheduling import PoolTable, build_pool_table
 from suanli.sim.bounds import completion_matrix, job_bounds
 from suanli.sim.cli_support import load_inputs
@@ -236,9 +238,10 @@ def main(argv: list[str] | None = None) -> int:
     cheapest_first = np.argsort(np.nanmedian(per_chip_s * table.fp16_tflops * table.price, axis=0), kind="stable")
     for name, order in (("fluid_mix", fastest_first), ("fluid_mix_cheapest", cheapest_first)):
         done, used = fluid_chip_mix(submit, gpus, time_s, table.capacity.astype(float), order, args.gpu_weight)
-        cost = float((used * table.fp16_tflops / 1000.0 / 3600.0 * table.price).sum())
-        out[f"{name}_jct_mean_s"] = round(float((done - submit).mean()), 1)
-        out[f"{name}_ratio"] = round(float((done - submit).mean()) / bound, 3)
+        cost = float((pf16_hours(table.fp16_tflops, 1.0, used) * table.price).sum())
+        jct = float((done - submit).mean())
+        out[f"{name}_jct_mean_s"] = round(jct, 1)
+        out[f"{name}_ratio"] = round(jct / bound, 3)
         out[f"{name}_cost_ratio"] = round(cost / cost_bound, 3)
     out["wall_s"] = round(time.perf_counter() - started, 1)
     if args.json:

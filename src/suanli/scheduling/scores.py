@@ -6,6 +6,7 @@ Registered by name in ``SCORES``.
 
 from __future__ import annotations
 
+import operator
 from typing import Protocol, cast
 
 import numpy as np
@@ -74,7 +75,6 @@ class Combiner:
         self.weights = [w / total for _, w in scores]
         self._shared: dict[int, tuple[FloatArray, FloatArray]] = {}
         self._totals: dict[tuple[int, ...], tuple[tuple[FloatArray, ...], FloatArray]] = {}
-        self._single: dict[int, tuple[FloatArray, FloatArray]] = {}   # one shared row: (row, weighted norm)
         self._fns = [(s.raw, w, s.name) for (s, _), w in zip(scores, self.weights, strict=True)]
 
     def _normalized(self, raw: Raw) -> FloatArray:
@@ -94,16 +94,9 @@ class Combiner:
 
     def _shared_total(self, rows: list[FloatArray], weights: list[float]) -> FloatArray:
         """The weighted sum of the normalized shared rows, cached per combination of rows."""
-        if len(rows) == 1:   # the common case (e.g. carbon alone), without the tuple key
-            row = rows[0]
-            one = self._single.get(id(row))
-            if one is None or one[0] is not row:
-                one = (row, weights[0] * self._shared_norm(row))
-                self._single[id(row)] = one
-            return one[1]
         key = tuple(map(id, rows))
         hit = self._totals.get(key)
-        if hit is None or any(a is not b for a, b in zip(hit[0], rows, strict=True)):
+        if hit is None or not all(map(operator.is_, hit[0], rows)):   # same ids, same (live) rows
             total = np.zeros(len(rows[0]))
             for w, row in zip(weights, rows, strict=True):
                 total = total + w * self._shared_norm(row)
