@@ -1,15 +1,89 @@
-"""Backends run a placement on a site's engine. A backend is a small protocol and is found by
-name in ``BACKENDS``; an unknown name lists the valid ones."""
+"""The backend contract: how a site agent drives the engine its site already runs.
+
+A backend is found by name (``local``, ``slurm``, ``ray``); an unknown name lists the valid ones.
+Each backend can:
+
+- ``check()``: raise ``EngineError`` with one clear line when the engine cannot be used at all
+  (a missing ``sbatch``, an unreachable Ray dashboard, an unknown option). Called once at start.
+- ``start(placement, slots)``: start a placement, idempotently on ``placement["placement_id"]``:
+  starting the same placement twice starts one engine job and returns a handle to it.
+- ``adopt(placement)``: after an agent restart, find the placement in the engine (by its id in
+  the job name, comment or submission id) and return a handle to it, alive or ended while the
+  agent was away; ``None`` when the engine has no trace of it.
+- ``inventory(pools)``: what the engine reports per pool, as ``PoolInventory``.
+
+A ``Handle`` is one started placement:
+
+- ``poll()``: ``None`` while it runs or while the engine cannot be asked (a transient error is
+  never taken as "gone"); the job's own exit code once the engine says it ended. ``reason`` is
+  then the engine's reason for an end it did not ask for (``""`` otherwise).
+- ``kill()``: stop it with every process and job step it started.
+- ``read_log(offset, limit)``: up to ``limit`` bytes of its output from byte ``offset``.
+
+Errors::
+
+    EngineError            the engine cannot be used (configuration, missing tools): final
+    +-- EngineUnavailable  the engine did not answer this time: retry later, assume nothing
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
 
 from suanli.domain.errors import UnknownName
 
 
+class EngineError(Exception):
+    """The engine cannot be used as configured; the message is one line a provider can act on."""
+
+
+class EngineUnavailable(EngineError):
+    """A transient failure talking to the engine; nothing about any job may be concluded from it."""
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pool as the platform declared it (what the agent tells its backend)."""
+
+    name: str
+    accelerator: str
+    per_node: int
+    nodes: int
+
+    @property
+    def declared(self) -> int:
+        return self.per_node * self.nodes
+
+
+@dataclass(frozen=True)
+class NodeState:
+    name: str
+    state: str          # the engine's word: idle, mixed, allocated, down, drained, alive, ...
+    total: int          # accelerators on the node
+    allocated: int      # in use by any job
+    healthy: bool       # schedulable: not down, drained or failing
+
+
+@dataclass(frozen=True)
+class PoolInventory:
+    """What the engine reports for one pool. ``free`` counts only healthy, unallocated accelerators;
+    ``external`` is what jobs the engine runs for others (not submitted by suanli) hold."""
+
+    total: int
+    free: int
+    healthy: int
+    external: int = 0
+    nodes: tuple[NodeState, ...] = field(default_factory=tuple)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 class Handle(Protocol):
-    """A started placement."""
+    placement_id: str
+    reason: str
 
     def poll(self) -> int | None: ...
     def kill(self) -> None: ...
@@ -19,13 +93,33 @@ class Handle(Protocol):
 class Backend(Protocol):
     name: str
 
-    def start(self, placement: dict[str, object], slots: list[int]) -> Handle: ...
+    def check(self) -> None: ...
+    def start(self, placement: dict[str, Any], slots: list[int]) -> Handle: ...
+    def adopt(self, placement: dict[str, Any]) -> Handle | None: ...
+    def inventory(self, pools: list[PoolSpec]) -> dict[str, PoolInventory]: ...
 
 
-def get_backend(name: str, **options: object) -> Backend:
+def _local() -> type:
     from suanli.agent.backends.local import LocalBackend
+    return LocalBackend
 
-    backends: dict[str, type] = {"local": LocalBackend}
-    if name not in backends:
-        raise UnknownName("backend", name, sorted(backends), field="backend")
-    return backends[name](**options)  # type: ignore[no-any-return]
+
+def _slurm() -> type:
+    from suanli.agent.backends.slurm import SlurmBackend
+    return SlurmBackend
+
+
+def _ray() -> type:
+    from suanli.agent.backends.ray import RayBackend
+    return RayBackend
+
+
+BACKENDS: dict[str, Callable[[], type]] = {"local": _local, "slurm": _slurm, "ray": _ray}
+
+
+def get_backend(name: str, **options: Any) -> Backend:
+    """Build a backend by name; ``options`` are its keyword arguments (``work_dir`` and the site's
+    ``engine_options``). An unknown option raises ``EngineError`` naming the valid ones."""
+    if name not in BACKENDS:
+        raise UnknownName("backend", name, sorted(BACKENDS), field="backend")
+    return BACKENDS[name]()(**options)  # type: ignore[no-any-return]
