@@ -150,4 +150,4 @@ def test_new_aggregates_register_a_repository(platform: Platform) -> None:
         with pytest.raises(ValueError):
             register_repository("probe", type("Other", (), {}))
     finally:
-        REPOSITORIES.pop("probe")
+        REPOSITORIES.remove("probe")

@@ -2,7 +2,7 @@
 
 1. Reconcile: sites whose agent missed its lease become ``lost``; the active placements of
    sites that are not up end as ``lost`` and their jobs go back to the queue.
-2. Snapshot: the store -> ``Snapshot`` (``control.snapshot``), the same value the simulator builds.
+2. Snapshot: the store -> ``Snapshot`` (``services.snapshot``), the same value the simulator builds.
 3. Decide: ``schedule(snapshot, profile, rng)`` -- the same function the simulator calls.
 4. Bind: each placement in its own transaction: job pending -> placed (a conditional update, so
    a job cancelled meanwhile is simply forgotten), the placement row, the audit record.
@@ -26,11 +26,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from suanli.control.market import market_step
-from suanli.control.snapshot import build_snapshot
 from suanli.scheduling import CycleResult, load_profile, schedule
-from suanli.services.jobs import new_id
+from suanli.services.ids import new_id
 from suanli.services.lifecycle import end_placement
 from suanli.services.platform import SCHEDULER, Platform
+from suanli.services.snapshot import build_snapshot
 from suanli.store.jobs import ACTIVE_PLACEMENT_STATES
 
 log = logging.getLogger("suanli.control")

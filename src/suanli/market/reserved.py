@@ -16,6 +16,8 @@ Invariants: ``0 <= used + offered <= qty``; states are values (every operation r
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -114,3 +116,42 @@ def unused_record_fields(state: ReservationState) -> dict[str, object]:
             "site": "", "grade": c.grade, "region": c.region, "start": c.end, "seconds": 0.0,
             "pf16h": state.unused + state.offered, "product_class": c.product_class, "term": Term.RESERVED,
             "contract": c.id}
+
+
+@dataclass(frozen=True, slots=True)
+class PoolUse:
+    """Accelerators a tenant's running work holds in a pool (by the scheduler's pool index)."""
+
+    pool: int
+    tenant: str
+    count: int
+
+
+def reserved_holds(states: Iterable[ReservationState], pool_index: Mapping[str, int], capacity: list[int],
+                   pf16_per_slot_hour: list[float], running: Iterable[PoolUse], pending_tenants: set[str],
+                   free: dict[int, int], now: float) -> dict[int, int]:
+    """Hold capacity for open reservations: for each reservation whose window is open, the slots it
+    needs to deliver its remaining PF16-hours by its end (``ceil(remaining / (hours left x PF16 per
+    accelerator))``, at most the pool) are taken out of the pool's free slots, less what its tenant
+    already runs there. A tenant with pending jobs of its own gets no hold this cycle: its jobs
+    compete for the pool as usual. ``pool_index`` maps a contract's ``site/pool`` to the pool index.
+    Returns the slots held per pool index (and lowers ``free``)."""
+    uses = list(running)
+    held: dict[int, int] = {}
+    for st in states:
+        c = st.contract
+        i = pool_index.get(c.pool)
+        if i is None or not c.start <= now < c.end or c.tenant in pending_tenants:
+            continue
+        remaining = float(c.qty - st.used - st.offered)
+        per_slot = pf16_per_slot_hour[i] * (c.end - now) / 3600.0
+        if remaining <= 0 or per_slot <= 0:
+            continue
+        slots = min(capacity[i], math.ceil(remaining / per_slot - 1e-9))
+        own = sum(u.count for u in uses if u.pool == i and u.tenant == c.tenant)
+        if slots - own > 0:
+            held[i] = held.get(i, 0) + slots - own
+    for i, n in held.items():
+        in_use = sum(u.count for u in uses if u.pool == i)
+        free[i] = max(0, min(free.get(i, capacity[i]), capacity[i] - in_use - n))
+    return held

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from decimal import Decimal
 
+from suanli.domain.jobs import Job
 from suanli.market.auction import Ask, Clearing, Trade
 from suanli.market.catalog import PoolAsk
 from suanli.market.ledger import provider_account
@@ -48,3 +50,16 @@ def spot_allocations(clearings: Iterable[Clearing]) -> dict[str, tuple[Decimal, 
         for t in c.trades:
             trades[t.buyer].append(t)
     return {tenant: (sum((t.qty for t in ts), ZERO), tuple(ts)) for tenant, ts in sorted(trades.items())}
+
+
+SPOT_PRIORITY_GAP = 1
+
+
+def spot_view(job: Job) -> Job:
+    """How the scheduler sees a job: a preemptible job runs on spot, so it ranks one priority step
+    below on-demand and reserved work of its priority. The core preempts only lower-priority
+    preemptible work, so an on-demand or reserved job of the same priority that needs the capacity
+    preempts a spot job, and spot jobs never preempt each other."""
+    if not job.preemptible:
+        return job
+    return replace(job, priority=job.priority - SPOT_PRIORITY_GAP)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from suanli.domain.jobs import Job
-from suanli.scheduling.registry import Registry
+from suanli.domain.registry import Registry
 from suanli.scheduling.types import TenantState
 
 QueueSort = Callable[[Sequence[Job], Mapping[str, TenantState]], list[Job]]

@@ -11,8 +11,8 @@ from typing import Protocol, cast
 
 import numpy as np
 
+from suanli.domain.registry import Registry
 from suanli.scheduling.context import CycleState, JobVectors
-from suanli.scheduling.registry import Registry
 from suanli.scheduling.types import BoolArray, FloatArray
 
 

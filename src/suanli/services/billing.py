@@ -47,8 +47,8 @@ from suanli.market.money import ZERO, cents_to_money, quantity_from_float
 from suanli.market.reserved import draw
 from suanli.services.access import require
 from suanli.services.errors import NotFound
-from suanli.services.jobs import new_id
-from suanli.services.market import price_book, state_of
+from suanli.services.ids import new_id
+from suanli.services.market import price_book
 from suanli.services.platform import Caller, Platform
 from suanli.settlement.run import bill_batch
 from suanli.store.market import (
@@ -56,6 +56,7 @@ from suanli.store.market import (
     ledger_postings,
     ledger_transactions,
     market_invoice_lines,
+    state_of,
 )
 
 

@@ -9,8 +9,6 @@ Cancel of a placed or running job marks the job cancelled and asks the site's ag
 from __future__ import annotations
 
 import json
-import random
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -18,47 +16,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from suanli.domain.errors import InvalidInput, UnknownName
-from suanli.domain.jobs import DataInput, Job, JobClass, JobState, check_transition, validate_job
+from suanli.domain.jobs import JobState, check_transition, validate_job
 from suanli.services.access import require, tenant_scope
 from suanli.services.errors import Conflict, NotFound
 from suanli.services.federation import load_domain_federation
+from suanli.services.ids import new_id
 from suanli.services.platform import Caller, Platform
+from suanli.store.jobs import domain_job, job_from_spec
 
 STATES = [s.value for s in JobState]
-DOMAIN_FIELDS = ("job_class", "gpus", "duration_s", "reference_accelerator", "compute_pf16h", "allowed_models",
-                 "min_memory_gb", "gang", "user_region", "latency_slo_ms", "allowed_regions", "deadline",
-                 "max_price", "preemptible", "priority", "queue", "arithmetic_intensity", "checkpoint_interval_s")
-
-
-_RANDOM = random.Random(secrets.randbits(64))
-
-
-def new_id(prefix: str) -> str:
-    """Unique and roughly time-ordered: milliseconds, then 32 random bits (ids are not secrets)."""
-    return f"{prefix}-{int(time.time() * 1000):x}{_RANDOM.getrandbits(32):08x}"
-
-
-def job_from_spec(job_id: str, tenant: str, submit_time: float, spec: dict[str, Any]) -> Job:
-    """The domain job a stored spec describes."""
-    kw = {k: spec[k] for k in DOMAIN_FIELDS if spec.get(k) is not None}
-    kw["job_class"] = JobClass(kw.get("job_class", "train"))
-    for k in ("allowed_models", "allowed_regions"):
-        if k in kw:
-            kw[k] = tuple(kw[k])
-    return Job(id=job_id, tenant=tenant, submit_time=submit_time,
-               data=tuple(DataInput(d["region"], float(d["size_gb"])) for d in spec.get("data") or ()),
-               command=tuple(spec.get("command") or ()),
-               labels=tuple(sorted((spec.get("labels") or {}).items())), **kw)
-
-
-def domain_job(row: dict[str, Any], cache: dict[str, Any] | None = None) -> Job:
-    if cache is not None and row["id"] in cache:
-        return cache[row["id"]]  # type: ignore[no-any-return]
-    job = job_from_spec(row["id"], row["tenant"], row["submit_time"], json.loads(row["spec"]))
-    if cache is not None:
-        cache[row["id"]] = job
-    return job
-
 
 def _federation(p: Platform) -> Any:
     hit = p.cache.get("federation_ttl")
@@ -279,8 +245,8 @@ def logs(p: Platform, caller: Caller, job_id: str, *, after: int = 0, limit: int
 
 def explain(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
     """Per pool: fits, or the filter that said no and why, with predicted run time, cost, carbon."""
-    from suanli.control.snapshot import build_snapshot
     from suanli.scheduling import explain_job, load_profile
+    from suanli.services.snapshot import build_snapshot
 
     row = _visible(p, caller, job_id)
     with p.uow() as uow:

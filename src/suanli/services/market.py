@@ -29,7 +29,7 @@ import numpy as np
 from suanli.config.market_file import load_grade_rules, load_price_book, packaged_market
 from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.market.auction import Ask, Bid, clear_market
-from suanli.market.catalog import PoolAsk, PriceBook, ProductClass, Term, product_class_of
+from suanli.market.catalog import PoolAsk, PriceBook, Term, product_class_of
 from suanli.market.ledger import provider_account, tenant_account
 from suanli.market.money import (
     QTY_QUANTUM,
@@ -40,13 +40,13 @@ from suanli.market.money import (
     quantity_from_float,
     round_money,
 )
-from suanli.market.reserved import ReservationState, ReservedContract, resale_ask
+from suanli.market.reserved import ReservedContract, resale_ask
 from suanli.market.spot import asks_from_idle
 from suanli.services.access import require
 from suanli.services.errors import Conflict, NotFound
-from suanli.services.jobs import new_id
+from suanli.services.ids import new_id
 from suanli.services.platform import Caller, Platform
-from suanli.store.market import MarketRepo  # noqa: F401  (registers uow.market)
+from suanli.store.market import state_of  # (importing it registers uow.market)
 from suanli.store.uow import UnitOfWork
 
 SPOT_HORIZON_S = 3600.0       # a round sells the idle capacity of the next hour
@@ -247,16 +247,6 @@ def reserve(p: Platform, caller: Caller, *, site: str, pool: str, qty: Any, star
     return out
 
 
-def contract_of(r: dict[str, Any]) -> ReservedContract:
-    return ReservedContract(r["id"], r["tenant"], r["provider"], r["grade"], r["region"], Decimal(r["qty"]),
-                            r["start"], r["end"], Decimal(r["price"]), f"{r['site']}/{r['pool']}",
-                            ProductClass(r["product_class"]))
-
-
-def state_of(r: dict[str, Any]) -> ReservationState:
-    return ReservationState(contract_of(r), Decimal(r["used"]), Decimal(r["offered"]))
-
-
 def resell(p: Platform, caller: Caller, reservation_id: str, *, qty: Any, min_price: Any) -> dict[str, Any]:
     """Offer part of a reservation's unused quantity on spot; sales are paid to the tenant."""
     require(caller, "operator", "tenant")
@@ -378,47 +368,3 @@ def clear_round(p: Platform, now: float | None = None) -> dict[str, Any]:
                              books={f"{g}/{r}": str(c.price) for (g, r), c in books.items()})
     return {"round": round_id, "trades": len(trades),
             "books": [{"grade": g, "region": r, "price": c.price, "volume": c.volume} for (g, r), c in books.items()]}
-
-
-def hold_reserved_capacity(uow: UnitOfWork, table: Any, running: list[Any], pending_tenants: set[str],
-                           free: dict[int, int], now: float) -> dict[int, int]:
-    """Hold capacity for open reservations: for each reservation whose window is open, the slots it
-    needs to deliver its remaining PF16-hours by its end (``ceil(remaining / (hours left x PF16 per
-    accelerator))``, at most the pool) are taken out of the pool's free slots, less what its tenant
-    already runs there. A tenant with pending jobs of its own gets no hold this cycle: its jobs
-    compete for the pool as usual. Returns the slots held per pool index (and lowers ``free``)."""
-    import math
-
-    index = {(table.site_names[table.site_of[i]], table.pool_names[i]): i for i in range(table.n)}
-    held: dict[int, int] = {}
-    for r in uow.market.reservations(status="open"):
-        i = index.get((r["site"], r["pool"]))
-        if i is None or not r["start"] <= now < r["end"] or r["tenant"] in pending_tenants:
-            continue
-        remaining = float(Decimal(r["qty"]) - Decimal(r["used"]) - Decimal(r["offered"]))
-        per_slot = float(table.fp16_tflops[i]) / 1000.0 * (r["end"] - now) / 3600.0
-        if remaining <= 0 or per_slot <= 0:
-            continue
-        slots = min(int(table.capacity[i]), math.ceil(remaining / per_slot - 1e-9))
-        own = sum(x.count for x in running if x.pool == i and x.job.tenant == r["tenant"])
-        if slots - own > 0:
-            held[i] = held.get(i, 0) + slots - own
-    for i, n in held.items():
-        in_use = sum(x.count for x in running if x.pool == i)
-        free[i] = max(0, min(free.get(i, int(table.capacity[i])), int(table.capacity[i]) - in_use - n))
-    return held
-
-
-SPOT_PRIORITY_GAP = 1
-
-
-def spot_view(job: Any) -> Any:
-    """How the scheduler sees a job: a preemptible job runs on spot, so it ranks one priority step
-    below on-demand and reserved work of its priority. The core preempts only lower-priority
-    preemptible work, so an on-demand or reserved job of the same priority that needs the capacity
-    preempts a spot job, and spot jobs never preempt each other."""
-    if not job.preemptible:
-        return job
-    from dataclasses import replace
-
-    return replace(job, priority=job.priority - SPOT_PRIORITY_GAP)

@@ -10,6 +10,7 @@ the audit record):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
@@ -34,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from suanli.domain.jobs import DataInput, Job, JobClass
 from suanli.store.db import metadata
 from suanli.store.rows import row, rows, where_equal
 
@@ -234,3 +236,32 @@ class JobRepo:
         q = (select(jobs.c.tenant, func.sum(placements.c.pf16h), func.sum(placements.c.cost))
              .join(jobs, jobs.c.id == placements.c.job_id).group_by(jobs.c.tenant))
         return {t: (float(a or 0), float(c or 0)) for t, a, c in self.conn.execute(q)}
+
+
+# -- rows -> domain values -------------------------------------------------------------------
+DOMAIN_FIELDS = ("job_class", "gpus", "duration_s", "reference_accelerator", "compute_pf16h", "allowed_models",
+                 "min_memory_gb", "gang", "user_region", "latency_slo_ms", "allowed_regions", "deadline",
+                 "max_price", "preemptible", "priority", "queue", "arithmetic_intensity", "checkpoint_interval_s")
+
+
+def job_from_spec(job_id: str, tenant: str, submit_time: float, spec: dict[str, Any]) -> Job:
+    """The domain job a stored spec describes."""
+    kw = {k: spec[k] for k in DOMAIN_FIELDS if spec.get(k) is not None}
+    kw["job_class"] = JobClass(kw.get("job_class", "train"))
+    for k in ("allowed_models", "allowed_regions"):
+        if k in kw:
+            kw[k] = tuple(kw[k])
+    return Job(id=job_id, tenant=tenant, submit_time=submit_time,
+               data=tuple(DataInput(d["region"], float(d["size_gb"])) for d in spec.get("data") or ()),
+               command=tuple(spec.get("command") or ()),
+               labels=tuple(sorted((spec.get("labels") or {}).items())), **kw)
+
+
+def domain_job(job_row: dict[str, Any], cache: dict[str, Any] | None = None) -> Job:
+    """The domain job of a ``jobs`` row (``id``, ``tenant``, ``submit_time``, ``spec``), cached by id."""
+    if cache is not None and job_row["id"] in cache:
+        return cache[job_row["id"]]  # type: ignore[no-any-return]
+    job = job_from_spec(job_row["id"], job_row["tenant"], job_row["submit_time"], json.loads(job_row["spec"]))
+    if cache is not None:
+        cache[job_row["id"]] = job
+    return job

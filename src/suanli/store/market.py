@@ -14,6 +14,7 @@ double-entry ledger with its invoice lines.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -32,6 +33,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
+from suanli.market.catalog import ProductClass
+from suanli.market.reserved import ReservationState, ReservedContract
 from suanli.store.db import metadata
 from suanli.store.rows import row, rows, where_equal
 from suanli.store.uow import register_repository
@@ -290,6 +293,19 @@ class MarketRepo:
     def mark_billed(self, placement_ids: list[str], at: float) -> None:
         if placement_ids:
             self.conn.execute(insert(market_billed_placements), [{"placement_id": i, "at": at} for i in placement_ids])
+
+
+# -- rows -> market values --------------------------------------------------------------------
+def contract_of(r: dict[str, Any]) -> ReservedContract:
+    """The reserved contract a ``market_reservations`` row holds."""
+    return ReservedContract(r["id"], r["tenant"], r["provider"], r["grade"], r["region"], Decimal(r["qty"]),
+                            r["start"], r["end"], Decimal(r["price"]), f"{r['site']}/{r['pool']}",
+                            ProductClass(r["product_class"]))
+
+
+def state_of(r: dict[str, Any]) -> ReservationState:
+    """A reservation row's state: its contract, what was drawn and what is offered for resale."""
+    return ReservationState(contract_of(r), Decimal(r["used"]), Decimal(r["offered"]))
 
 
 register_repository("market", MarketRepo)

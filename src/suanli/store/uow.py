@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
+from suanli.domain.registry import Registry
 from suanli.store.audit import AuditRepo
 from suanli.store.db import Database
 from suanli.store.federation import FederationRepo
@@ -24,14 +25,12 @@ from suanli.store.jobs import JobRepo
 from suanli.store.tenancy import TenancyRepo
 from suanli.store.tokens import TokenRepo
 
-REPOSITORIES: dict[str, type] = {}
+REPOSITORIES: Registry[type] = Registry("repository")
 
 
 def register_repository(name: str, repo: type) -> None:
     """Make ``uow.<name>`` an instance of ``repo(connection)`` in every unit of work."""
-    if name in REPOSITORIES and REPOSITORIES[name] is not repo:
-        raise ValueError(f"a repository named {name!r} is already registered: {REPOSITORIES[name].__name__}")
-    REPOSITORIES[name] = repo
+    REPOSITORIES.add(name, repo)
 
 
 class UnitOfWork:
@@ -62,4 +61,4 @@ class UnitOfWork:
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"no repository {name!r} in this unit of work; registered: "
-                             f"federation, tenancy, tokens, jobs, audit{''.join(', ' + n for n in REPOSITORIES)}")
+                             f"federation, tenancy, tokens, jobs, audit{''.join(', ' + n for n in REPOSITORIES.names())}")

@@ -20,8 +20,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
-from suanli.domain.errors import InvalidInput, UnknownName
+from suanli.domain.errors import InvalidInput
 from suanli.domain.jobs import Job
+from suanli.domain.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -68,24 +69,19 @@ class TraceReader(Protocol):
     def read(self, options: TraceOptions) -> Trace: ...
 
 
-_REGISTRY: dict[str, Callable[[], TraceReader]] = {}
+READERS: Registry[Callable[[], TraceReader]] = Registry("trace")
 
 
 def register_reader(name: str, factory: Callable[[], TraceReader]) -> None:
-    if name in _REGISTRY:
-        raise ValueError(f"trace reader {name!r} is already registered")
-    _REGISTRY[name] = factory
+    READERS.add(name, factory)
 
 
 def reader_names() -> list[str]:
-    return sorted(_REGISTRY)
+    return sorted(READERS.names())
 
 
 def get_reader(name: str) -> TraceReader:
-    factory = _REGISTRY.get(name)
-    if factory is None:
-        raise UnknownName("trace", name, reader_names(), field="trace")
-    return factory()
+    return READERS.get(name)()
 
 
 def read_trace(name: str, options: TraceOptions | None = None) -> Trace:

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from suanli.domain.errors import UnknownName
+from suanli.domain.registry import Registry
 
 
 class EngineError(Exception):
@@ -114,12 +114,13 @@ def _ray() -> type:
     return RayBackend
 
 
-BACKENDS: dict[str, Callable[[], type]] = {"local": _local, "slurm": _slurm, "ray": _ray}
+BACKENDS: Registry[Callable[[], type]] = Registry("backend")
+BACKENDS.add("local", _local)
+BACKENDS.add("slurm", _slurm)
+BACKENDS.add("ray", _ray)
 
 
 def get_backend(name: str, **options: Any) -> Backend:
     """Build a backend by name; ``options`` are its keyword arguments (``work_dir`` and the site's
     ``engine_options``). An unknown option raises ``EngineError`` naming the valid ones."""
-    if name not in BACKENDS:
-        raise UnknownName("backend", name, sorted(BACKENDS), field="backend")
-    return BACKENDS[name]()(**options)  # type: ignore[no-any-return]
+    return BACKENDS.get(name)()(**options)  # type: ignore[no-any-return]

@@ -14,11 +14,14 @@ from typing import Any
 
 import numpy as np
 
+from suanli.market.reserved import PoolUse, reserved_holds
+from suanli.market.spot import spot_view
 from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
 from suanli.services.federation import load_domain_federation
-from suanli.services.jobs import domain_job
-from suanli.services.market import hold_reserved_capacity, market_pool_prices, market_spent, spot_view
+from suanli.services.market import market_pool_prices, market_spent
 from suanli.services.platform import Platform
+from suanli.store.jobs import domain_job
+from suanli.store.market import state_of
 from suanli.store.uow import UnitOfWork
 
 
@@ -84,3 +87,12 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
     snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free,
                          price_per_pf16h=market_pool_prices(p, uow, table))
     return BuiltSnapshot(snapshot=snap, pool_ids=pool_ids, pending_rows=pending_rows)
+
+
+def hold_reserved_capacity(uow: UnitOfWork, table: PoolTable, running: list[RunningJob], pending_tenants: set[str],
+                           free: dict[int, int], now: float) -> dict[int, int]:
+    """The open reservations' holds (``market.reserved.reserved_holds``) over this snapshot's pools."""
+    index = {f"{table.site_names[table.site_of[i]]}/{table.pool_names[i]}": i for i in range(table.n)}
+    return reserved_holds([state_of(r) for r in uow.market.reservations(status="open")], index,
+                          [int(c) for c in table.capacity], [float(t) / 1000.0 for t in table.fp16_tflops],
+                          [PoolUse(x.pool, x.job.tenant, x.count) for x in running], pending_tenants, free, now)
