@@ -51,11 +51,11 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import lil_matrix
 
+from suanli.cli.simulation_args import load_inputs
 from suanli.domain.jobs import Job
 from suanli.domain.units import pf16_hours
 from suanli.scheduling import PoolTable, build_pool_table
 from suanli.sim.bounds import completion_matrix, job_bounds
-from suanli.sim.cli_support import load_inputs
 
 
 def fluid_srpt_mean_jct(submit: np.ndarray, alone_s: np.ndarray, rate: np.ndarray, capacity: float) -> float:

@@ -13,8 +13,8 @@ from suanli.scheduling import (
     make_snapshot,
     schedule,
 )
+from suanli.scheduling.explain import explain_in_cycle
 from suanli.scheduling.profile import parse_profile
-from suanli.scheduling.replay import explain_in_cycle
 from tests.core.builders import federation, job
 
 TABLE = build_pool_table(federation())

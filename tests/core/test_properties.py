@@ -16,7 +16,7 @@ from suanli.scheduling import (
     make_snapshot,
     schedule,
 )
-from suanli.scheduling.synthetic import synthetic_federation, synthetic_jobs
+from suanli.scheduling.seeded_inputs import synthetic_federation, synthetic_jobs
 
 PROFILES = {name: load_profile(name) for name in ("balanced", "green", "fifo-firstfit", "cheapest", "random", "batch-milp")}
 STATIC = {"model", "memory", "region", "latency", "price"}

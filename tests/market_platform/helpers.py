@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from suanli.services.platform import Caches
 from tests.api.helpers import World, make_world
 
 
@@ -21,7 +22,7 @@ def market_world(url: str) -> tuple[World, Clock]:
     w = make_world(url)
     clock = Clock()
     w.p.clock = clock
-    w.p.cache.clear()
+    w.p.cache = Caches()
     for role in ("agent", "other_agent"):
         beat(w, role)
     return w, clock

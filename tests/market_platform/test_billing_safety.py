@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def ended(store_url: str) -> Iterator[tuple[World, Clock, str]]:
     """Three jobs ended on nx-hub, none billed yet."""
     w, clock = market_world(store_url)
-    w.p.cache["market_step_at"] = float("inf")       # the cycles' own market step stays out of the way
+    w.p.cache.market_step_at = float("inf")       # the cycles' own market step stays out of the way
     for hours in (1.0, 0.5, 2.0):
         run_job(w, clock, hours=hours)
     yield w, clock, store_url

@@ -32,7 +32,7 @@ OPS = st.lists(st.one_of(
 @given(ops=OPS)
 def test_random_market_sequences_keep_the_books(ops: list[tuple[str, str, int, object]]) -> None:
     w, clock = market_world(sqlite_url(tempfile.mkdtemp(prefix="mkt-prop-")))
-    w.p.cache["market_step_at"] = float("inf")     # the test decides when to clear and bill
+    w.p.cache.market_step_at = float("inf")     # the test decides when to clear and bill
     try:
         c = w.client
         for op, who, n, x in ops:

@@ -21,7 +21,7 @@ def make_server(p: Platform, host: str, port: int, *, scheduler: bool = True) ->
     loop = None
     if scheduler:
         loop = SchedulerLoop(p, leader_for(p.db))
-        p.cache["loop"] = loop
+        p.loop = loop
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             loop="uvloop", http="httptools", timeout_graceful_shutdown=3)
     return uvicorn.Server(config), loop

@@ -5,7 +5,6 @@ logged and retried next time (each step is one transaction, so nothing is half-w
 from __future__ import annotations
 
 import logging
-import os
 from typing import Any
 
 from suanli.services.billing import bill_ended
@@ -17,11 +16,11 @@ log = logging.getLogger("suanli.control.market")
 
 def market_step(p: Platform, now: float, *, force: bool = False) -> dict[str, Any] | None:
     """Clear the spot books and bill ended placements, at most once per period."""
-    period = float(os.environ.get("SUANLI_MARKET_S", "5"))
-    last = p.cache.get("market_step_at")
+    period = p.settings.market_s
+    last = p.cache.market_step_at
     if not force and last is not None and now - last < period:
         return None
-    p.cache["market_step_at"] = now
+    p.cache.market_step_at = now
     out: dict[str, Any] = {}
     try:
         out["clearing"] = clear_round(p, now)

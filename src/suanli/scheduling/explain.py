@@ -2,6 +2,10 @@
 
 ``explain_job`` returns one row per pool: the site, the pool, ``fits`` or the first filter that
 said no and why, plus the job's predicted run time, cost and carbon there.
+
+``explain_in_cycle`` is the one explain path that the CLI (over files) and the API (over the
+store's snapshot) share: run the cycle, then explain the job against the state the cycle left,
+so the other jobs the cycle placed first hold their accelerators.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from suanli.domain.errors import UnknownName
 from suanli.domain.jobs import Job
 from suanli.scheduling.context import CycleState, job_vectors
+from suanli.scheduling.cycle import schedule
 from suanli.scheduling.filters import FILTERS
 from suanli.scheduling.profile import Profile
-from suanli.scheduling.types import Snapshot
+from suanli.scheduling.types import CycleResult, Placement, Snapshot
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +65,53 @@ def explain_job(snapshot: Snapshot, job: Job, profile: Profile) -> list[ExplainR
 
 def fits_anywhere(rows: list[ExplainRow]) -> bool:
     return bool(np.any([r.verdict == "fits" for r in rows]))
+
+
+@dataclass(frozen=True)
+class JobExplanation:
+    job: Job
+    status: str                   # placed | pending | rejected
+    summary: str
+    placement: Placement | None
+    rows: tuple[ExplainRow, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        p = self.placement
+        return {
+            "job": self.job.id, "status": self.status, "summary": self.summary,
+            "placement": None if p is None else {
+                "site": p.site, "pool": p.pool_name, "count": p.count, "runtime_s": round(p.runtime_s, 3),
+                "staging_s": round(p.staging_s, 3), "cost": round(p.cost, 4), "carbon_kg": round(p.carbon_kg, 4),
+                "score": round(p.score, 3), "breakdown": {k: round(v, 3) for k, v in p.breakdown.items()}},
+            "pools": [r.as_dict() for r in self.rows],
+        }
+
+
+def after(snapshot: Snapshot, result: CycleResult) -> Snapshot:
+    """The snapshot with the cycle's placements and preemptions applied to free capacity."""
+    free = snapshot.free.copy()
+    for p in result.placements:
+        free[p.pool] -= p.count
+    for pre in result.preemptions:
+        free[pre.pool] += pre.count
+    return Snapshot(table=snapshot.table, now=snapshot.now, free=free, pending=snapshot.pending,
+                    running=snapshot.running, tenants=snapshot.tenants, available=snapshot.available,
+                    carbon_g_per_kwh=snapshot.carbon_g_per_kwh, price_per_pf16h=snapshot.price_per_pf16h)
+
+
+def explain_in_cycle(snapshot: Snapshot, job_id: str, profile: Profile, rng: np.random.Generator | None = None,
+                     result: CycleResult | None = None) -> JobExplanation:
+    jobs = {j.id: j for j in snapshot.pending}
+    if job_id not in jobs:
+        raise UnknownName("job", job_id, list(jobs))
+    job = jobs[job_id]
+    result = result or schedule(snapshot, profile, rng)
+    rows = tuple(explain_job(after(snapshot, result), job, profile))
+    placed = next((p for p in result.placements if p.job_id == job_id), None)
+    if placed is not None:
+        return JobExplanation(job, "placed", f"placed on {placed.site}/{placed.pool_name} (score {placed.score:.1f})",
+                              placed, rows)
+    if job_id in result.rejected:
+        return JobExplanation(job, "rejected", result.rejected[job_id], None, rows)
+    reason = result.pending.get(job_id)
+    return JobExplanation(job, "pending", reason.summary if reason else "pending", None, rows)

@@ -183,7 +183,7 @@ def load_domain_federation(p: Platform, uow: UnitOfWork) -> tuple[Federation, di
     """The federation as domain values, the store id of each (site, pool) and the version it was
     read at. Cached per process until sites or pools change."""
     version = uow.federation.version()
-    hit = p.cache.get("federation")
+    hit = p.cache.federation
     if hit is not None and hit[2] == version:
         return hit  # type: ignore[no-any-return]
     regions = tuple(Region(r["name"], r["grid_zone"], r["carbon_g_per_kwh"]) for r in uow.federation.regions())
@@ -213,7 +213,7 @@ def load_domain_federation(p: Platform, uow: UnitOfWork) -> tuple[Federation, di
                               float(t["budget"]) if t["budget"] is not None else None, t["weight"]))
     fed = Federation(name="store", regions=regions, links=links, sites=tuple(sites), tenants=tuple(tenants))
     out = (fed, pool_ids, version)
-    p.cache["federation"] = out
+    p.cache.federation = out
     return out
 
 

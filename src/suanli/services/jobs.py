@@ -27,24 +27,24 @@ from suanli.store.jobs import domain_job, job_from_spec
 STATES = [s.value for s in JobState]
 
 def _federation(p: Platform) -> Any:
-    hit = p.cache.get("federation_ttl")
+    hit = p.cache.federation_ttl
     now = time.monotonic()
     if hit is None or hit[0] < now:
         with p.uow() as uow:
             fed = load_domain_federation(p, uow)[0]
         hit = (now + 2.0, fed)
-        p.cache["federation_ttl"] = hit
+        p.cache.federation_ttl = hit
     return hit[1]
 
 
 def _queues(p: Platform) -> dict[tuple[str, str], int]:
-    hit = p.cache.get("queues")
+    hit = p.cache.queues
     now = time.monotonic()
     if hit is None or hit[0] < now:
         with p.uow() as uow:
             rows = uow.tenancy.queues()
         hit = (now + 2.0, {(q["tenant"], q["name"]): q["priority_class"] for q in rows})
-        p.cache["queues"] = hit
+        p.cache.queues = hit
     return hit[1]
 
 
@@ -244,14 +244,23 @@ def logs(p: Platform, caller: Caller, job_id: str, *, after: int = 0, limit: int
 
 
 def explain(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
-    """Per pool: fits, or the filter that said no and why, with predicted run time, cost, carbon."""
+    """Per pool: fits, or the filter that said no and why, with predicted run time, cost, carbon.
+    A pending job is explained as ``suanli explain`` does over files (``explain_in_cycle``): the
+    next cycle runs on the store's snapshot, then the job is explained against what it left."""
+    import numpy as np
+
     from suanli.scheduling import explain_job, load_profile
+    from suanli.scheduling.explain import explain_in_cycle
     from suanli.services.snapshot import build_snapshot
 
     row = _visible(p, caller, job_id)
     with p.uow() as uow:
         built = build_snapshot(p, uow)
-    job = domain_job(row)
-    rows = explain_job(built.snapshot, job, load_profile(p.settings.profile))
-    return {"job_id": job_id, "state": row["state"], "reason": row["reason"],
-            "pools": [r.as_dict() for r in rows]}
+    profile = load_profile(p.settings.profile)
+    out: dict[str, Any] = {"job_id": job_id, "state": row["state"], "reason": row["reason"]}
+    if any(j.id == job_id for j in built.snapshot.pending):
+        ex = explain_in_cycle(built.snapshot, job_id, profile, np.random.default_rng(p.settings.seed)).as_dict()
+        out.update(status=ex["status"], summary=ex["summary"], placement=ex["placement"], pools=ex["pools"])
+        return out
+    out["pools"] = [r.as_dict() for r in explain_job(built.snapshot, domain_job(row), profile)]
+    return out

@@ -20,7 +20,6 @@ together with its audit record.
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from typing import Any
 
@@ -54,11 +53,10 @@ SPOT_HORIZON_S = 3600.0       # a round sells the idle capacity of the next hour
 
 # -- catalog --------------------------------------------------------------------------------------
 def price_book(p: Platform) -> PriceBook:
-    book: PriceBook | None = p.cache.get("market_price_book")
+    book: PriceBook | None = p.cache.price_book
     if book is None:
-        path = os.environ.get("SUANLI_MARKET_PRICES") or None
-        grades = load_grade_rules(os.environ.get("SUANLI_MARKET_GRADES") or None)
-        book = p.cache["market_price_book"] = load_price_book(path, grades)
+        book = p.cache.price_book = load_price_book(p.settings.market_prices,
+                                                    load_grade_rules(p.settings.market_grades))
     return book
 
 
@@ -85,13 +83,13 @@ def market_pool_prices(p: Platform, uow: UnitOfWork, table: Any) -> np.ndarray:
     """Per pool of the scheduler's pool table, the on-demand list price per PF16-hour of ``train``
     work (``PriceBook.price_for``): what the price score, a job's price cap and the budget estimate
     compare against. Cached per pool table."""
-    hit = p.cache.get("market_pool_prices")
+    hit = p.cache.pool_prices
     if hit is not None and hit[0] is table:
         return hit[1]  # type: ignore[no-any-return]
     book = price_book(p)
     arr = np.array([float(book.price_for(acc, "train", Term.ON_DEMAND)) for acc in table.accelerators],
                    dtype=np.float64)
-    p.cache["market_pool_prices"] = (table, arr)
+    p.cache.pool_prices = (table, arr)
     return arr
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,13 +23,21 @@ class Settings:
     profile: str = "balanced"
     seed: int = 0
     token_cache_s: float = 5.0     # how long a verified token stays cached in a process
+    market_s: float = 5.0          # the market's periodic step (spot clearing, billing)
+    market_prices: str | None = None   # a price book YAML instead of the packaged one
+    market_grades: str | None = None   # grade rules YAML instead of the packaged ones
 
     @classmethod
-    def from_env(cls) -> Settings:
-        env = os.environ
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """The one place that reads the server's ``SUANLI_*`` variables (the CLI reads its own
+        ``SUANLI_URL``/``SUANLI_TOKEN``/``SUANLI_CONFIG`` in ``api.client``)."""
+        env = os.environ if env is None else env
         return cls(lease_s=float(env.get("SUANLI_LEASE_S", cls.lease_s)),
                    cycle_s=float(env.get("SUANLI_CYCLE_S", cls.cycle_s)),
-                   profile=env.get("SUANLI_PROFILE", cls.profile))
+                   profile=env.get("SUANLI_PROFILE", cls.profile),
+                   market_s=float(env.get("SUANLI_MARKET_S", cls.market_s)),
+                   market_prices=env.get("SUANLI_MARKET_PRICES") or None,
+                   market_grades=env.get("SUANLI_MARKET_GRADES") or None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,12 +60,31 @@ SCHEDULER = Caller(token_id="scheduler", role="operator")
 
 
 @dataclass
+class Caches:
+    """What one process keeps between requests and cycles; each field names the service that owns
+    it and when it is renewed. Nothing here is the truth: the store is."""
+
+    federation: Any = None          # services.federation: (Federation, pool ids, version), per version
+    federation_ttl: Any = None      # services.jobs: (expires, Federation), 2 s
+    queues: Any = None              # services.jobs: (expires, {(tenant, queue): priority class}), 2 s
+    pool_table: Any = None          # services.snapshot: (version, PoolTable, pool ids), per version
+    domain_jobs: dict[str, Any] = field(default_factory=dict)   # services.snapshot: job id -> Job
+    tokens: dict[str, tuple[float, Caller]] = field(default_factory=dict)  # services.tokens: digest -> caller
+    meter_sites: dict[str, Any] = field(default_factory=dict)  # services.usage: site -> (version, facts)
+    price_book: Any = None          # services.market: the PriceBook
+    pool_prices: Any = None         # services.market: (PoolTable, prices per pool)
+    market_step_at: float | None = None  # control.market: when the market step last ran
+
+
+@dataclass
 class Platform:
     db: Database
     settings: Settings = field(default_factory=Settings)
     clock: Callable[[], float] = time.time
     catalog: Catalog = field(default_factory=default_catalog)
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: Caches = field(default_factory=Caches)
+    loop: Any = None                # the scheduler loop this process runs, if any (api.server sets it)
+    submit_batcher: Any = None      # api.routes.jobs: the submission batcher of this process
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db)

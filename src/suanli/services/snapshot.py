@@ -34,12 +34,12 @@ class BuiltSnapshot:
 
 def _table(p: Platform, uow: UnitOfWork) -> tuple[PoolTable, tuple[int, ...]]:
     fed, ids, version = load_domain_federation(p, uow)
-    hit = p.cache.get("pool_table")
+    hit = p.cache.pool_table
     if hit is not None and hit[0] == version:
         return hit[1], hit[2]
     table = build_pool_table(fed, p.catalog)
     pool_ids = tuple(ids[(table.site_names[table.site_of[i]], table.pool_names[i])] for i in range(table.n))
-    p.cache["pool_table"] = (version, table, pool_ids)
+    p.cache.pool_table = (version, table, pool_ids)
     return table, pool_ids
 
 
@@ -47,7 +47,7 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
     now = p.now()
     table, pool_ids = _table(p, uow)
     index_of = {pid: i for i, pid in enumerate(pool_ids)}
-    jobs_cache: dict[str, Any] = p.cache.setdefault("domain_jobs", {})
+    jobs_cache = p.cache.domain_jobs
     if len(jobs_cache) > 50000:
         jobs_cache.clear()
     sites = {s["name"]: s for s in uow.federation.sites()}

@@ -64,7 +64,7 @@ def update_tenant(p: Platform, caller: Caller, name: str, **values: Any) -> dict
         if values:
             uow.tenancy.update_tenant(name, **values)
             uow.audit.record(p.now(), caller.actor, caller.role, "tenant.update", name, **values)
-    p.cache.pop("queues", None)
+    p.cache.queues = None
     return get_tenant(p, caller, name)
 
 
@@ -80,7 +80,7 @@ def create_queue(p: Platform, caller: Caller, tenant: str, *, name: str, quota_p
                               budget=_dec(budget))
         uow.audit.record(p.now(), caller.actor, caller.role, "queue.create", f"{tenant}/{name}")
         row = uow.tenancy.queue(tenant, name) or {}
-    p.cache.pop("queues", None)
+    p.cache.queues = None
     return row
 
 

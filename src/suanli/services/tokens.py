@@ -57,7 +57,7 @@ def create_token(p: Platform, caller: Caller, *, role: str, name: str = "", tena
 def authenticate(p: Platform, secret: str | None) -> Caller:
     if not secret:
         raise Unauthorized("no API token; send 'Authorization: Bearer <token>'")
-    cache: dict[str, tuple[float, Caller]] = p.cache.setdefault("tokens", {})
+    cache = p.cache.tokens
     key = digest(secret)
     hit = cache.get(key)
     now = p.now()
@@ -96,6 +96,6 @@ def revoke_token(p: Platform, caller: Caller, token_id: str) -> dict[str, Any]:
             uow.tokens.revoke(token_id, p.now())
             uow.audit.record(p.now(), caller.actor, caller.role, "token.revoke", token_id)
         row = uow.tokens.get(token_id) or row
-    p.cache.get("tokens", {}).clear()
+    p.cache.tokens.clear()
     row.pop("hash")
     return row

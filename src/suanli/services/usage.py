@@ -35,7 +35,7 @@ def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float) -
 
 
 def _site(p: Platform, uow: UnitOfWork, name: str) -> dict[str, Any]:
-    cache = p.cache.setdefault("meter_sites", {})
+    cache = p.cache.meter_sites
     version = uow.federation.version()
     hit = cache.get(name)
     if hit is None or hit[0] != version:

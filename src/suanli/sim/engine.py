@@ -169,7 +169,7 @@ class Simulator:
         if progress is not None:
             progress(1.0)
         for s in self.sinks:
-            s.on_end(self.clock.now, self)
+            s.on_end(self.clock.now)
         return SimResult(profile=self.profile.name, jobs=len(self.runs), finished=self.finished,
                          rejected=dict(sorted(self.rejected.items())), unfinished=len(self.pending),
                          cycles=self.cycles, cycles_skipped=self.cycles_skipped,

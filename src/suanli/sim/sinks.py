@@ -16,7 +16,7 @@ from suanli.sim.cluster import JobRun, Segment
 from suanli.sim.events import SimEvent
 
 if TYPE_CHECKING:
-    from suanli.sim.engine import Simulator
+    pass
 
 
 class Sink:
@@ -38,7 +38,7 @@ class Sink:
 
     def on_cycle(self, now: float, pending: int, free: Any) -> None: ...
 
-    def on_end(self, now: float, sim: Simulator) -> None: ...
+    def on_end(self, now: float) -> None: ...
 
 
 class EventLog(Sink):
@@ -120,5 +120,5 @@ class Collector(Sink):
             self.busy_sites.append(np.bincount(self.table.site_of, weights=busy, minlength=len(self.table.site_names)))
             self._next_busy_sample = now + 3600.0
 
-    def on_end(self, now: float, sim: Simulator) -> None:
+    def on_end(self, now: float) -> None:
         self.end_time = now

@@ -13,8 +13,8 @@ from suanli.traces.base import (
     register_reader,
 )
 from suanli.traces.msr_itp import MsrItpReader
+from suanli.traces.msr_shaped import SyntheticReader
 from suanli.traces.openb import OpenbReader
-from suanli.traces.synthetic import SyntheticReader
 
 register_reader("msr-itp", MsrItpReader)
 register_reader("openb", OpenbReader)

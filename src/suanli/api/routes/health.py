@@ -19,7 +19,7 @@ def healthz(p: PlatformDep) -> JSON:
             conn.execute(text("SELECT 1"))
     except Exception:
         return error(503, "store_unavailable", "the database does not answer; check SUANLI_DATABASE_URL")
-    loop = p.cache.get("loop")
+    loop = p.loop
     return ok({"status": "ok", "database": p.db.dialect,
                "scheduler": {"leader": bool(loop and loop.is_leader), "cycles": loop.cycles if loop else 0}})
 
@@ -33,6 +33,6 @@ def metrics(p: PlatformDep) -> str:
     lines += [f'suanli_jobs{{state="{s}"}} {n}' for s, n in sorted(counts.items())]
     lines += ["# HELP suanli_site_up 1 if the site's agent holds its lease.", "# TYPE suanli_site_up gauge"]
     lines += [f'suanli_site_up{{site="{s["name"]}"}} {int(s["health"] == "up")}' for s in sites]
-    loop = p.cache.get("loop")
+    loop = p.loop
     lines += ["# TYPE suanli_scheduler_cycles_total counter", f"suanli_scheduler_cycles_total {loop.cycles if loop else 0}"]
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from suanli.scheduling import build_pool_table, load_profile, make_snapshot, schedule
-from suanli.scheduling.synthetic import synthetic_federation, synthetic_jobs
+from suanli.scheduling.seeded_inputs import synthetic_federation, synthetic_jobs
 
 
 def register(sub: Any) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
-    from suanli.sim.cli_support import add_trace_arguments
+    from suanli.cli.simulation_args import add_trace_arguments
 
     p = sub.add_parser("replay", help="time a full trace replay (default: MSR ITP, balanced)")
     add_trace_arguments(p)
@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
 
 
 def measure(args: Any) -> dict[str, Any]:
+    from suanli.cli.simulation_args import config_from, load_inputs
     from suanli.scheduling import build_pool_table, load_profile
-    from suanli.sim.cli_support import config_from, load_inputs
     from suanli.sim.engine import Simulator
     from suanli.sim.sinks import Collector
 

@@ -13,7 +13,7 @@ from suanli.config.jobs_file import load_jobs
 from suanli.domain.accelerators import default_catalog
 from suanli.metering.capacity import capacity_summary
 from suanli.scheduling import build_pool_table, load_profile, make_snapshot, schedule
-from suanli.scheduling.replay import explain_in_cycle
+from suanli.scheduling.explain import explain_in_cycle
 
 
 def register(sub: Any) -> None:

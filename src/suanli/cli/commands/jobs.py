@@ -5,35 +5,12 @@ API's JSON."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import uuid
 from typing import Any
 
-
-def emit(data: Any) -> None:
-    print(json.dumps(data, indent=2, sort_keys=True, default=str))
-
-
-def table(rows: list[list[Any]], header: list[str]) -> None:
-    cells = [header] + [[("" if c is None else str(c)) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    for r in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
-
-
-def client(args: argparse.Namespace) -> Any:
-    from suanli.api.client import Client
-
-    return Client(getattr(args, "url", None), getattr(args, "token", None))
-
-
-def _common(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
-    p.add_argument("--url", default=None, help="API URL (default $SUANLI_URL)")
-    p.add_argument("--token", default=None, help="API token (default $SUANLI_TOKEN)")
-    if json_flag:
-        p.add_argument("--json", action="store_true", help="print JSON")
+from suanli.cli.render import add_api_flags, client, emit, print_table
 
 
 def register(sub: Any) -> None:
@@ -56,7 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("--idempotency-key", default=None, help="default: a fresh random key")
     p.add_argument("--wait", action="store_true", help="wait until the job ends and print its logs")
     p.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command and its arguments")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=submit)
 
     p = sub.add_parser("jobs", help="list jobs (newest first)")
@@ -65,14 +42,14 @@ def register(sub: Any) -> None:
     p.add_argument("--tenant", default=None)
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--cursor", default=None, help="the 'next' value of the previous page")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=list_jobs)
 
     p = sub.add_parser("job", help="one job: show, logs, cancel or explain")
     p.add_argument("action", choices=["show", "logs", "cancel", "explain"])
     p.add_argument("job_id")
     p.add_argument("--follow", "-f", action="store_true", help="logs: keep printing until the job ends")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=job)
 
 
@@ -132,7 +109,7 @@ def list_jobs(args: argparse.Namespace) -> int:
     if args.json:
         emit(page)
         return 0
-    table([[j["id"], j["tenant"], j["state"], j["job_class"], j["gpus"], j["site"] or "-",
+    print_table([[j["id"], j["tenant"], j["state"], j["job_class"], j["gpus"], j["site"] or "-",
             time.strftime("%H:%M:%S", time.localtime(j["submit_time"])), j["reason"][:60]] for j in page["items"]],
           ["ID", "TENANT", "STATE", "CLASS", "GPUS", "SITE", "SUBMITTED", "REASON"])
     if page["next"]:
@@ -165,7 +142,7 @@ def job(args: argparse.Namespace) -> int:
         data = c.get(f"/v1/jobs/{jid}/explain")
         if not args.json:
             print(f"{jid}: {data['state']}  {data['reason']}")
-            table([[r["site"], r["pool"], r["accelerator"], r["verdict"], f"{r['runtime_s']:.0f}", f"{r['cost']:.2f}",
+            print_table([[r["site"], r["pool"], r["accelerator"], r["verdict"], f"{r['runtime_s']:.0f}", f"{r['cost']:.2f}",
                     f"{r['carbon_kg']:.3f}", r["reason"]] for r in data["pools"]],
                   ["SITE", "POOL", "ACCELERATOR", "VERDICT", "RUN_S", "COST", "CO2_KG", "WHY"])
             return 0

@@ -8,7 +8,7 @@ import argparse
 import time
 from typing import Any
 
-from suanli.cli.commands.jobs import _common, client, emit, table
+from suanli.cli.render import add_api_flags, client, emit, print_table
 
 
 def register(sub: Any) -> None:
@@ -16,7 +16,7 @@ def register(sub: Any) -> None:
     msub = m.add_subparsers(dest="market_command", metavar="ACTION", required=True)
 
     p = msub.add_parser("prices", help="list prices per product, each pool's grade and ask, last spot prices")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=prices)
 
     p = msub.add_parser("bid", help="bid for spot compute: suanli market bid --grade mid --region ningxia "
@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
     p.add_argument("--qty", required=True, help="PF16-hours")
     p.add_argument("--limit", required=True, help="highest price per PF16-hour")
     p.add_argument("--tenant", default=None, help="operators: bid for this tenant")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=bid)
 
     p = msub.add_parser("reserve", help="reserve PF16-hours of a pool over a window at the reserved list price")
@@ -37,14 +37,14 @@ def register(sub: Any) -> None:
     p.add_argument("--hours", type=float, default=24.0, help="window length (default 24)")
     p.add_argument("--class", dest="job_class", default="train", choices=["train", "finetune", "infer", "batch"])
     p.add_argument("--tenant", default=None, help="operators: reserve for this tenant")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=reserve)
 
     p = msub.add_parser("resell", help="offer unused reserved compute on spot")
     p.add_argument("reservation")
     p.add_argument("--qty", required=True)
     p.add_argument("--min-price", required=True)
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=resell)
 
     p = msub.add_parser("ask", help="providers: post a pool's ask (price per PF16-hour, minimum quantity)")
@@ -52,34 +52,34 @@ def register(sub: Any) -> None:
     p.add_argument("--pool", required=True)
     p.add_argument("--price", required=True)
     p.add_argument("--min-qty", default="0")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=ask)
 
     p = msub.add_parser("orders", help="your orders, trades and reservations")
     p.add_argument("--status", default=None, choices=["open", "filled", "closed"])
     p.add_argument("--tenant", default=None)
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=orders)
 
     p = msub.add_parser("cancel", help="cancel an open order")
     p.add_argument("order")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=cancel)
 
     p = msub.add_parser("balances", help="operators: every ledger account's balance, their sum, the fees")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=balances)
 
     p = sub.add_parser("invoices", help="invoices: one line per priced meter record")
     p.add_argument("--tenant", default=None)
     p.add_argument("--start", type=float, default=None, help="seconds UTC")
     p.add_argument("--end", type=float, default=None, help="seconds UTC")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=invoices)
 
     p = sub.add_parser("payouts", help="what providers earned, net of the platform fee")
     p.add_argument("--provider", default=None)
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=payouts)
 
 
@@ -87,7 +87,7 @@ def _show(args: argparse.Namespace, data: Any, rows: list[list[Any]], header: li
     if args.json:
         emit(data)
     else:
-        table(rows, header)
+        print_table(rows, header)
     return 0
 
 
@@ -97,14 +97,14 @@ def prices(args: argparse.Namespace) -> int:
         emit(d)
         return 0
     print(f"prices in {d['currency']} per PF16-hour; platform fee {d['fee_rate']}")
-    table([[x["class"], x["grade"], x["term"], x["price"] or "-"] for x in d["products"] if x["price"] is not None],
+    print_table([[x["class"], x["grade"], x["term"], x["price"] or "-"] for x in d["products"] if x["price"] is not None],
           ["CLASS", "GRADE", "TERM", "PRICE"])
     print()
-    table([[x["site"], x["pool"], x["accelerator"], x["grade"], x["region"], x["ask_price"], x["ask_min_qty"]]
+    print_table([[x["site"], x["pool"], x["accelerator"], x["grade"], x["region"], x["ask_price"], x["ask_min_qty"]]
            for x in d["pools"]], ["SITE", "POOL", "ACCELERATOR", "GRADE", "REGION", "ASK", "MIN_QTY"])
     if d["spot"]:
         print()
-        table([[x["grade"], x["region"], x["price"] or "-", x["volume"]] for x in d["spot"]],
+        print_table([[x["grade"], x["region"], x["price"] or "-", x["volume"]] for x in d["spot"]],
               ["GRADE", "REGION", "LAST_SPOT", "VOLUME"])
     return 0
 
@@ -153,14 +153,14 @@ def orders(args: argparse.Namespace) -> int:
     if args.json:
         emit(d)
         return 0
-    table(_order_rows(d["items"]), ORDER_HEADER)
+    print_table(_order_rows(d["items"]), ORDER_HEADER)
     if d["trades"]:
         print()
-        table([[t["id"], t["buyer"], t["seller"], t["grade"], t["region"], t["qty"], t["used"], t["price"]]
+        print_table([[t["id"], t["buyer"], t["seller"], t["grade"], t["region"], t["qty"], t["used"], t["price"]]
                for t in d["trades"]], ["TRADE", "BUYER", "SELLER", "GRADE", "REGION", "QTY", "USED", "PRICE"])
     if d["reservations"]:
         print()
-        table([[r["id"], r["tenant"], f"{r['site']}/{r['pool']}", r["grade"], r["qty"], r["used"], r["offered"],
+        print_table([[r["id"], r["tenant"], f"{r['site']}/{r['pool']}", r["grade"], r["qty"], r["used"], r["offered"],
                 r["price"], r["status"]] for r in d["reservations"]],
               ["RESERVATION", "TENANT", "POOL", "GRADE", "QTY", "USED", "OFFERED", "PRICE", "STATUS"])
     return 0
@@ -179,7 +179,7 @@ def invoices(args: argparse.Namespace) -> int:
     for inv in d["items"]:
         print(f"tenant {inv['tenant']}: {inv['pf16h']} PF16-h, charges {inv['charges']}, credits {inv['credits']}, "
               f"total {inv['total']}")
-        table([[x["job"], x["site"], x["term"], x["pf16h"], x["unit_price"], x["amount"], x["credit"], x["due"]]
+        print_table([[x["job"], x["site"], x["term"], x["pf16h"], x["unit_price"], x["amount"], x["credit"], x["due"]]
                for x in inv["lines"]], ["JOB", "SITE", "TERM", "PF16H", "PRICE", "AMOUNT", "CREDIT", "DUE"])
     return 0
 
@@ -197,6 +197,6 @@ def balances(args: argparse.Namespace) -> int:
     if args.json:
         emit(d)
         return 0
-    table([[a, b] for a, b in d["balances"].items()], ["ACCOUNT", "BALANCE"])
+    print_table([[a, b] for a, b in d["balances"].items()], ["ACCOUNT", "BALANCE"])
     print(f"sum {d['sum']} (always 0); platform fees {d['fees']}")
     return 0

@@ -11,7 +11,7 @@ from suanli.domain.errors import InvalidInput
 
 
 def register(sub: Any) -> None:
-    from suanli.sim.cli_support import add_trace_arguments
+    from suanli.cli.simulation_args import add_trace_arguments
 
     p = sub.add_parser("simulate", help="replay a GPU-cluster trace over a federation and compare profiles")
     add_trace_arguments(p)
@@ -26,8 +26,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: Any) -> int:
+    from suanli.cli.simulation_args import ProgressBar, config_from, load_inputs
     from suanli.scheduling import load_profile
-    from suanli.sim.cli_support import ProgressBar, config_from, load_inputs
     from suanli.sim.run import simulate_profiles
     from suanli.sim.sinks import EventLog
 

@@ -7,23 +7,23 @@ import sys
 import time
 from typing import Any
 
-from suanli.cli.commands.jobs import _common, client, emit, table
+from suanli.cli.render import add_api_flags, client, emit, print_table
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("sites", help="list sites, their pools, health and free capacity")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=sites)
     p = sub.add_parser("usage", help="metered usage (PF16-hours, kWh, kg CO2, cost)")
     p.add_argument("--by", default="job", choices=["job", "tenant", "site"])
     p.add_argument("--tenant", default=None)
     p.add_argument("--site", default=None)
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=usage)
     p = sub.add_parser("top", help="a live view: capacity, utilization, queue, recent jobs")
     p.add_argument("--interval", type=float, default=2.0)
     p.add_argument("--once", action="store_true", help="print one frame and exit")
-    _common(p)
+    add_api_flags(p)
     p.set_defaults(func=top)
 
 
@@ -38,7 +38,7 @@ def sites(args: argparse.Namespace) -> int:
         for pl in s["pools"]:
             rows.append([s["name"], s["region"], s["tier"], s["state"], s["health"], pl["name"], pl["accelerator"],
                          pl["per_node"] * pl["nodes"], free.get(pl["name"], "-"), s["price_per_pf16h"]])
-    table(rows, ["SITE", "REGION", "TIER", "STATE", "HEALTH", "POOL", "ACCELERATOR", "SLOTS", "FREE", "PRICE/PF16H"])
+    print_table(rows, ["SITE", "REGION", "TIER", "STATE", "HEALTH", "POOL", "ACCELERATOR", "SLOTS", "FREE", "PRICE/PF16H"])
     return 0
 
 
@@ -47,7 +47,7 @@ def usage(args: argparse.Namespace) -> int:
     if args.json:
         emit(data)
         return 0
-    table([[i[args.by], f"{i['pf16h']:.6f}", f"{i['energy_kwh']:.6f}", f"{i['carbon_kg']:.6f}", i["cost"],
+    print_table([[i[args.by], f"{i['pf16h']:.6f}", f"{i['energy_kwh']:.6f}", f"{i['carbon_kg']:.6f}", i["cost"],
             f"{i['runtime_s']:.1f}", i["running"]] for i in data["items"]],
           [args.by.upper(), "PF16H", "KWH", "KG_CO2", "COST", "RUN_S", "RUNNING"])
     t = data["total"]
@@ -70,11 +70,11 @@ def top(args: argparse.Namespace) -> int:
             print(f"suanli top  {time.strftime('%H:%M:%S')}  capacity {t['pflops_fp16']:.3f} PFLOPS FP16 "
                   f"({t['accelerators']} accelerators)  utilization {fed['utilization']['total']:.0%}  "
                   f"pending {q['pending']}  placed {q['placed']}  running {q['running']}")
-            table([[n, s["region"], s["tier"], s["health"], s["state"], f"{fed['by_site'][n]['pflops_fp16']:.3f}",
+            print_table([[n, s["region"], s["tier"], s["health"], s["state"], f"{fed['by_site'][n]['pflops_fp16']:.3f}",
                     f"{fed['utilization']['by_site'].get(n, 0):.0%}"] for n, s in fed["sites"].items()],
                   ["SITE", "REGION", "TIER", "HEALTH", "STATE", "PFLOPS16", "UTIL"])
             print()
-            table([[j["id"], j["tenant"], j["state"], j["gpus"], j["site"] or "-", j["reason"][:50]]
+            print_table([[j["id"], j["tenant"], j["state"], j["gpus"], j["site"] or "-", j["reason"][:50]]
                    for j in jobs["items"]], ["JOB", "TENANT", "STATE", "GPUS", "SITE", "REASON"])
         if args.once:
             return 0
