@@ -15,7 +15,7 @@ from suanli.scheduling import (
 )
 from suanli.scheduling.explain import explain_in_cycle
 from suanli.scheduling.profile import parse_profile
-from tests.core.builders import federation, job
+from tests.scheduling.builders import federation, job
 
 TABLE = build_pool_table(federation())
 BALANCED = load_profile("balanced")

@@ -5,7 +5,7 @@ import pytest
 from suanli.config.federation_file import load_federation, parse_federation
 from suanli.config.jobs_file import parse_jobs
 from suanli.domain.errors import ConfigError
-from tests.core.builders import TWO_SITES, federation
+from tests.scheduling.builders import TWO_SITES, federation
 
 
 def test_good_file_parses():

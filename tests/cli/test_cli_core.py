@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.core.builders import TWO_SITES
+from tests.scheduling.builders import TWO_SITES
 
 SUANLI = [sys.executable, "-m", "suanli.cli.main"]
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from suanli.scheduling.types import RunningJob
 from suanli.scheduling.waits import WaitEstimator
-from tests.core.builders import job
+from tests.scheduling.builders import job
 
 
 def estimator():

@@ -6,7 +6,7 @@ import pytest
 from suanli.scheduling import TenantState, build_pool_table, make_snapshot
 from suanli.scheduling.context import CycleState, job_vectors
 from suanli.scheduling.filters import FILTERS
-from tests.core.builders import federation, job
+from tests.scheduling.builders import federation, job
 
 TABLE = build_pool_table(federation())
 

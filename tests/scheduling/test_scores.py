@@ -7,7 +7,7 @@ from suanli.domain.jobs import DataInput, JobClass
 from suanli.scheduling import build_pool_table, make_snapshot
 from suanli.scheduling.context import CycleState, job_vectors
 from suanli.scheduling.scores import SCORES, Combiner, normalize
-from tests.core.builders import federation, job
+from tests.scheduling.builders import federation, job
 
 TABLE = build_pool_table(federation())  # pool 0: east A100 (dirty, pricier per PF16-h); pool 1: west H100
 

@@ -66,7 +66,7 @@ def test_energy_and_carbon():
 
 
 def test_capacity_summary_by_site_region_tier():
-    from tests.core.builders import federation
+    from tests.scheduling.builders import federation
 
     summary = capacity_summary(federation())
     assert summary.total.accelerators == 16
