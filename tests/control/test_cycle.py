@@ -63,7 +63,7 @@ def test_a_lost_site_requeues_its_jobs_and_they_run_elsewhere(world: World) -> N
     assert j["site"] == "sh-city" and j["state"] == "placed" and j["attempts"] == 2
     assert [p["state"] for p in j["placements"]] == ["assigned", "lost"]
     sites = {s["name"]: s["health"] for s in world.client.get("/v1/sites", headers=world.h("operator")).json()["items"]}
-    assert sites["nx-hub"] == "lost"
+    assert sites["nx-hub"] == "down"
     # the old agent comes back: the platform tells it to kill the stale placement
     assert pl["placement_id"] in beat(world, held=[pl["placement_id"]])["kill"]
 

@@ -104,7 +104,7 @@ def test_an_agent_dies_and_its_job_completes_on_another_site(up: dict) -> None:
     assert done["site"] != first and done["attempts"] == 2
     assert [p["state"] for p in sorted(done["placements"], key=lambda p: p["attempt"])] == ["lost", "succeeded"]
     sites = {s["name"]: s["health"] for s in cli.json("sites")["items"]}
-    assert sites[first] == "lost"
+    assert sites[first] == "down"
     assert "finished" in cli.run("job", "logs", job["id"]).stdout
 
 

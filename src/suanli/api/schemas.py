@@ -201,10 +201,29 @@ class JobList(BaseModel):
 
 
 # -- agents --------------------------------------------------------------------------------------
+class NodeIn(Strict):
+    name: str = Field(max_length=256)
+    state: str = Field(max_length=64)
+    total: int = Field(ge=0)
+    allocated: int = Field(ge=0)
+    healthy: bool
+
+
+class PoolInventoryIn(Strict):
+    """What a site's engine reports for one pool (``agent.backends.PoolInventory``)."""
+
+    total: int = Field(ge=0)
+    free: int = Field(ge=0)
+    healthy: int = Field(ge=0)
+    external: int = Field(0, ge=0)
+    nodes: list[NodeIn] = Field([], max_length=10000)
+
+
 class HeartbeatCreate(Strict):
     free: dict[str, Annotated[int, Field(ge=0)]] = {}
     held: list[str] = []
     info: dict[str, object] = {}
+    inventory: dict[str, PoolInventoryIn] = {}
 
 
 class LeaseCreate(Strict):

@@ -13,7 +13,8 @@ Format (all keys but names optional)::
         region: shanghai
         tier: city            # hub | city | edge
         owner: acme
-        engine: local         # local | slurm | ray | kubernetes
+        engine: local         # local | slurm | ray
+        engine_options: {}    # slurm: partition, account, qos, sbatch_flags; ray: address
         pue: 1.25
         green_share: 0.1
         price_per_pf16h: 12
@@ -37,10 +38,21 @@ from typing import Any
 from suanli.config import fields as f
 from suanli.domain.accelerators import Catalog, default_catalog
 from suanli.domain.errors import ConfigError, InvalidInput
-from suanli.domain.federation import EngineKind, Federation, Link, Pool, Queue, Region, Site, Tenant, Tier
+from suanli.domain.federation import (
+    ENGINE_OPTIONS,
+    EngineKind,
+    Federation,
+    Link,
+    Pool,
+    Queue,
+    Region,
+    Site,
+    Tenant,
+    Tier,
+)
 
 SITE_KEYS = ("name", "region", "tier", "owner", "engine", "pue", "green_share", "grid_zone",
-             "carbon_g_per_kwh", "price_per_pf16h", "pools", "carbon_series")
+             "carbon_g_per_kwh", "price_per_pf16h", "pools", "carbon_series", "engine_options")
 
 
 def packaged_federations() -> list[str]:
@@ -123,16 +135,25 @@ def _site(m: Mapping[str, Any], where: str, catalog: Catalog) -> Site:
         raise InvalidInput("a site needs at least one pool", field=f.path(where, "pools"), value=[],
                            fix="add a pool: {name, accelerator, per_node, nodes}")
     carbon = f.number(m, "carbon_g_per_kwh", where, None, minimum=0)
+    engine = f.choice(m, "engine", where, EngineKind, EngineKind.LOCAL)
     return Site(
         name=f.text(m, "name", where), region=f.text(m, "region", where),
         tier=f.choice(m, "tier", where, Tier, Tier.HUB), owner=str(f.get(m, "owner", where, "operator")),
-        engine=f.choice(m, "engine", where, EngineKind, EngineKind.LOCAL),
+        engine=engine, engine_options=engine_options(f.get(m, "engine_options", where, None) or {},
+                                                     engine, f.path(where, "engine_options")),
         pue=f.number(m, "pue", where, 1.4, minimum=1.0),
         green_share=f.number(m, "green_share", where, 0.0, minimum=0.0, maximum=1.0),
         grid_zone=str(f.get(m, "grid_zone", where, "")), carbon_g_per_kwh=carbon,
         price_per_pf16h=f.number(m, "price_per_pf16h", where, 10.0, minimum=0),
         pools=pools, carbon_series=f.get(m, "carbon_series", where, None),
     )
+
+
+def engine_options(m: Any, engine: EngineKind, where: str) -> tuple[tuple[str, str], ...]:
+    """A site's ``engine_options``: names its engine knows (``ENGINE_OPTIONS``), text values."""
+    m = f.mapping(m, where)
+    f.check_keys(m, where, ENGINE_OPTIONS[engine])
+    return tuple(sorted((str(k), str(v)) for k, v in m.items()))
 
 
 def _tenant(m: Mapping[str, Any], where: str) -> Tenant:

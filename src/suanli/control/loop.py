@@ -53,8 +53,8 @@ def reconcile(p: Platform, now: float) -> list[str]:
         for s in uow.federation.sites():
             lapsed = s["health"] == "up" and (s["last_heartbeat"] or 0) < now - p.settings.lease_s
             if lapsed:
-                uow.federation.update_site(s["name"], bump=False, health="lost")
-                uow.audit.record(now, SCHEDULER.actor, SCHEDULER.role, "site.lost", s["name"],
+                uow.federation.update_site(s["name"], bump=False, health="down")
+                uow.audit.record(now, SCHEDULER.actor, SCHEDULER.role, "site.down", s["name"],
                                  last_heartbeat=s["last_heartbeat"])
                 lost.append(s["name"])
             if lapsed or s["health"] != "up":

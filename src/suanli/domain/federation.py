@@ -28,6 +28,16 @@ class EngineKind(str, Enum):
     KUBERNETES = "kubernetes"
 
 
+# What a site may set in ``engine_options`` for each engine (the agent's backend reads them).
+# Kubernetes has no backend yet: no API server can be had where suanli is tested.
+ENGINE_OPTIONS: dict[EngineKind, tuple[str, ...]] = {
+    EngineKind.LOCAL: (),
+    EngineKind.SLURM: ("partition", "account", "qos", "sbatch_flags"),
+    EngineKind.RAY: ("address",),
+    EngineKind.KUBERNETES: (),
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Region:
     name: str
@@ -82,6 +92,7 @@ class Site:
     price_per_pf16h: float = 10.0
     pools: tuple[Pool, ...] = ()
     carbon_series: str | None = None
+    engine_options: tuple[tuple[str, str], ...] = ()   # sorted (name, value) pairs, see ENGINE_OPTIONS
 
     @property
     def capacity(self) -> int:

@@ -47,6 +47,7 @@ class CycleState:
     budget_left: dict[str, float | None]
     carbon_g: FloatArray
     price: FloatArray
+    observed_total: IntArray | None = None
     free_pct: FloatArray = field(default_factory=lambda: np.zeros(0))
     _rates: dict[tuple[str, str, float], Rates] = field(default_factory=dict)
 
@@ -72,6 +73,7 @@ class CycleState:
             budget_left={k: v.budget_left for k, v in snap.tenants.items()},
             carbon_g=snap.carbon_g_per_kwh if snap.carbon_g_per_kwh is not None else t.carbon_g,
             price=snap.price_per_pf16h if snap.price_per_pf16h is not None else t.price,
+            observed_total=snap.observed_total,
         )
 
     def rates(self, kind: str, reference: str, intensity: float) -> Rates:

@@ -96,7 +96,8 @@ def after(snapshot: Snapshot, result: CycleResult) -> Snapshot:
         free[pre.pool] += pre.count
     return Snapshot(table=snapshot.table, now=snapshot.now, free=free, pending=snapshot.pending,
                     running=snapshot.running, tenants=snapshot.tenants, available=snapshot.available,
-                    carbon_g_per_kwh=snapshot.carbon_g_per_kwh, price_per_pf16h=snapshot.price_per_pf16h)
+                    carbon_g_per_kwh=snapshot.carbon_g_per_kwh, price_per_pf16h=snapshot.price_per_pf16h,
+                    observed_total=snapshot.observed_total)
 
 
 def explain_in_cycle(snapshot: Snapshot, job_id: str, profile: Profile, rng: np.random.Generator | None = None,

@@ -42,7 +42,11 @@ class Capacity:
         capacity = int(v.table.capacity[pool])
         if capacity < v.job.gpus:
             return f"needs {v.job.gpus}, the pool holds only {capacity}: it can never fit here"
-        return f"needs {v.job.gpus} free, has {int(state.free[pool])} of {capacity}"
+        why = f"needs {v.job.gpus} free, has {int(state.free[pool])} of {capacity}"
+        observed = state.observed_total
+        if observed is not None and int(observed[pool]) < capacity:
+            why += f"; engine reports {int(observed[pool])} of {capacity} accelerators"
+        return why
 
 
 class Model:

@@ -8,7 +8,7 @@ import numpy as np
 
 from suanli.domain.jobs import Job
 from suanli.scheduling.table import PoolTable
-from suanli.scheduling.types import BoolArray, FloatArray, RunningJob, Snapshot, TenantState
+from suanli.scheduling.types import BoolArray, FloatArray, IntArray, RunningJob, Snapshot, TenantState
 
 
 def make_snapshot(
@@ -22,9 +22,12 @@ def make_snapshot(
     carbon_g_per_kwh: FloatArray | None = None,
     price_per_pf16h: FloatArray | None = None,
     free: Mapping[int, int] | None = None,
+    observed_total: Mapping[int, int] | None = None,
 ) -> Snapshot:
     """Free slots = capacity minus what running jobs hold (or the ``free`` per-pool override a
-    live agent reported), never below zero. Pools of sites that are down have no free slots."""
+    live agent reported), never below zero. Pools of sites that are down have no free slots.
+    ``observed_total``: per pool, the accelerators its engine reports (where fewer than declared,
+    a capacity refusal says so)."""
     running = tuple(running)
     free_arr = table.capacity.copy()
     for r in running:
@@ -39,4 +42,14 @@ def make_snapshot(
         table=table, now=float(now), free=free_arr, pending=tuple(pending), running=running,
         tenants=dict(tenants or {}), available=available,
         carbon_g_per_kwh=carbon_g_per_kwh, price_per_pf16h=price_per_pf16h,
+        observed_total=_observed(table, observed_total),
     )
+
+
+def _observed(table: PoolTable, observed: Mapping[int, int] | None) -> IntArray | None:
+    if not observed:
+        return None
+    arr = table.capacity.copy()
+    for pool, n in observed.items():
+        arr[pool] = n
+    return arr

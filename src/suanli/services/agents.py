@@ -30,7 +30,9 @@ def _site(caller: Caller) -> str:
 
 
 def heartbeat(p: Platform, caller: Caller, *, free: dict[str, int], held: list[str],
-              info: dict[str, Any] | None = None) -> dict[str, Any]:
+              info: dict[str, Any] | None = None, inventory: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``free``: what the site can take now per pool; ``inventory``: what its engine reports per
+    pool (total, free, healthy, external, nodes), kept on the pool with the time it was seen."""
     site = _site(caller)
     now = p.now()
     with p.uow() as uow:
@@ -38,9 +40,14 @@ def heartbeat(p: Platform, caller: Caller, *, free: dict[str, int], held: list[s
         if row is None:
             raise NotFound(f"no site {site!r}", field="site")
         pools = {pl["name"] for pl in uow.federation.pools(site)}
-        for name in free:
-            if name not in pools:
-                raise UnknownName("pool", name, sorted(pools), field="free")
+        for key, names in (("free", free), ("inventory", inventory or {})):
+            for name in names:
+                if name not in pools:
+                    raise UnknownName("pool", name, sorted(pools), field=key)
+        for name, inv in (inventory or {}).items():
+            uow.federation.observe_pool(site, name, observed_total=int(inv["total"]), observed_free=int(inv["free"]),
+                                        observed_at=now, observed=json.dumps(
+                                            {k: inv[k] for k in ("healthy", "external", "nodes") if k in inv}))
         live = {"free": free, "held": len(held), "info": info or {}, "at": now}
         uow.federation.update_site(site, bump=False, health="up", last_heartbeat=now, live=json.dumps(live))
         if row["health"] != "up":

@@ -68,8 +68,17 @@ def list_regions(p: Platform, caller: Caller) -> list[dict[str, Any]]:
 def _site_view(site: dict[str, Any], pools: list[dict[str, Any]]) -> dict[str, Any]:
     out = dict(site)
     out["live"] = json.loads(out.get("live") or "{}")
-    out["pools"] = [dict(pl) for pl in pools if pl["site"] == site["name"]]
+    out["engine_options"] = json.loads(out.get("engine_options") or "{}")
+    out["pools"] = [_pool_view(pl) for pl in pools if pl["site"] == site["name"]]
     out["available"] = site["state"] == "active" and site["health"] == "up"
+    return out
+
+
+def _pool_view(pool: dict[str, Any]) -> dict[str, Any]:
+    """A pool with what its engine last reported beside what was declared."""
+    out = dict(pool)
+    out["observed"] = json.loads(out.get("observed") or "{}")
+    out["declared"] = pool["per_node"] * pool["nodes"]
     return out
 
 
@@ -265,7 +274,8 @@ def seed_from_file(p: Platform, name_or_path: str) -> Federation:
                 uow.federation.add_provider(name=s.owner, display_name=s.owner, created_at=now)
             if uow.federation.site(s.name) is None:
                 uow.federation.add_site(name=s.name, provider=s.owner, region=s.region, tier=s.tier.value,
-                                        engine=s.engine.value, pue=s.pue, green_share=s.green_share,
+                                        engine=s.engine.value, engine_options=json.dumps(dict(s.engine_options)),
+                                        pue=s.pue, green_share=s.green_share,
                                         carbon_g_per_kwh=s.carbon_g_per_kwh,
                                         price_per_pf16h=Decimal(str(s.price_per_pf16h)), state="active",
                                         health="unknown", live="{}", created_at=now)

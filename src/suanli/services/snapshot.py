@@ -3,7 +3,9 @@
 The pool table is rebuilt only when sites or pools change (``federation_version``). Running
 jobs are the active placements (assigned, leased, running: they hold accelerators until their
 agent confirms they stopped). A pool is available when its site is active and its agent is up;
-an agent's reported free slots (which exclude what it runs) cap the free count.
+an agent's reported free slots (which exclude what it runs, and on an engine what its other users
+hold and what is down) cap the free count; the pools' observed totals (what the engines report)
+let a capacity refusal name a shortfall against the declared size.
 """
 
 from __future__ import annotations
@@ -60,6 +62,8 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
         n = (live.get("free") or {}).get(table.pool_names[i])
         if n is not None:
             free[i] = int(n)
+    observed = {index_of[pl["id"]]: int(pl["observed_total"]) for pl in uow.federation.pools()
+                if pl["observed_total"] is not None and pl["id"] in index_of}
     running = []
     in_use: dict[str, float] = {}
     for row in uow.jobs.active_placements_with_jobs():
@@ -85,7 +89,7 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
     pending = [spot_view(domain_job(r, jobs_cache)) for r in pending_rows.values()]
     hold_reserved_capacity(uow, table, running, {r["tenant"] for r in pending_rows.values()}, free, now)
     snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free,
-                         price_per_pf16h=market_pool_prices(p, uow, table))
+                         price_per_pf16h=market_pool_prices(p, uow, table), observed_total=observed)
     return BuiltSnapshot(snapshot=snap, pool_ids=pool_ids, pending_rows=pending_rows)
 
 

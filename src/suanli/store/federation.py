@@ -59,6 +59,7 @@ sites = Table(
     Column("region", String(64), ForeignKey("regions.name"), nullable=False),
     Column("tier", String(16), nullable=False, default="hub"),
     Column("engine", String(16), nullable=False, default="local"),
+    Column("engine_options", Text, nullable=False, default="{}", server_default="{}"),
     Column("pue", Float, nullable=False, default=1.4),
     Column("green_share", Float, nullable=False, default=0.0),
     Column("carbon_g_per_kwh", Float, nullable=True),
@@ -81,6 +82,11 @@ pools = Table(
     Column("nodes", Integer, nullable=False),
     Column("cpus_per_node", Integer, nullable=False, default=64),
     Column("memory_gb_per_node", Float, nullable=False, default=512.0),
+    # what the site's engine last reported (its agent's heartbeat); NULL until it reports
+    Column("observed_total", Integer, nullable=True),
+    Column("observed_free", Integer, nullable=True),
+    Column("observed_at", Float, nullable=True),
+    Column("observed", Text, nullable=False, default="{}", server_default="{}"),   # nodes, external, healthy
     UniqueConstraint("site", "name"),
 )
 
@@ -161,6 +167,10 @@ class FederationRepo:
     def pool(self, pool_id: int) -> dict[str, Any] | None:
         r = self.conn.execute(select(pools).where(pools.c.id == pool_id)).first()
         return row(r)
+
+    def observe_pool(self, site: str, name: str, **values: Any) -> None:
+        """Record what the site's engine reports for a pool (no version bump: not a federation change)."""
+        self.conn.execute(update(pools).where(pools.c.site == site, pools.c.name == name).values(**values))
 
     def update_pool(self, pool_id: int, **values: Any) -> None:
         self.conn.execute(update(pools).where(pools.c.id == pool_id).values(**values))

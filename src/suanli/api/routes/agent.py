@@ -14,7 +14,8 @@ router = APIRouter(prefix="/v1/agent", tags=["agent"])
 
 @router.post("/heartbeat")
 def heartbeat(body: HeartbeatCreate, p: PlatformDep, caller: CallerDep) -> JSON:
-    return ok(agents.heartbeat(p, caller, free=body.free, held=body.held, info=body.info))
+    return ok(agents.heartbeat(p, caller, free=body.free, held=body.held, info=body.info,
+                               inventory={k: v.model_dump() for k, v in body.inventory.items()}))
 
 
 @router.post("/lease")

@@ -7,7 +7,7 @@ import { badge, card, h, num, pct, table } from "./ui.js";
 
 function siteStatus(s) {
   if (s.state === "draining") return "draining";
-  return s.health;            // up | lost | unknown (no heartbeat yet)
+  return s.health;            // up | down | unknown (no heartbeat yet)
 }
 
 // The figure, with a bar under it for the eye (the text is what a screen reader reads).
