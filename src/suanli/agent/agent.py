@@ -1,15 +1,20 @@
-"""The agent loop, in numbered steps, every ``interval`` seconds:
+"""The agent loop. At start it adopts what its engine still runs for the site (a restarted agent
+neither loses nor repeats work); then, every ``interval`` seconds, in numbered steps:
 
-1. Heartbeat: live free slots per pool and the placements this agent holds; the reply names
-   placements to kill (cancelled, preempted, or no longer active on the platform).
+1. Heartbeat: free accelerators per pool, the engine's inventory (at most every
+   ``inventory_s``), and the placements this agent holds; the reply names placements to kill
+   (cancelled, preempted, or no longer active on the platform).
 2. Kill what was asked.
 3. Enforce time limits (kill, report ``failed`` with reason ``time_limit``).
 4. Ship new log bytes of every placement (chunks carry their byte offset; retries are idempotent).
-5. Report placements that ended, with their exit codes.
-6. Lease new placements for this site and start them on free slots; report them ``running``.
+5. Report placements that ended, with their exit codes and the engine's reason.
+6. Lease new placements for this site and start them; report them ``running``.
 
-If the API cannot be reached the agent keeps its jobs running and retries; if it stays away past
-the lease the platform requeues them and the next heartbeat tells the agent to kill them.
+Failure rules: an engine that does not answer (``EngineUnavailable``) is never taken as "job
+gone": the agent keeps every placement it holds and asks again next step. Any other failure to
+start a placement is that placement's failure, reported with the reason; one bad job never kills
+the agent. If the API cannot be reached the agent keeps its jobs running and retries; if it stays
+away past the lease the platform requeues them and the next heartbeat tells the agent to kill them.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from suanli.agent.backends import Backend, Handle
+from suanli.agent.backends import Backend, EngineError, EngineUnavailable, Handle, PoolInventory, PoolSpec
 from suanli.api.client import ApiError, ApiUnreachable, Client
 
 log = logging.getLogger("suanli.agent")
@@ -44,44 +49,135 @@ class Agent:
     site: str
     backend: Backend
     interval: float = 0.5
+    inventory_s: float = 2.0
     running: dict[str, Running] = field(default_factory=dict)
+    waiting: dict[str, dict[str, Any]] = field(default_factory=dict)   # held, not started or adopted yet
     slots: dict[str, set[int]] = field(default_factory=dict)   # free slot indexes per pool
-    capacity: dict[str, int] = field(default_factory=dict)
+    pools: dict[str, PoolSpec] = field(default_factory=dict)
+    inventory: dict[str, PoolInventory] = field(default_factory=dict)
+    _inventory_at: float = 0.0
+    _adopted: bool = False
 
     def load_site(self) -> None:
         site = self.client.get(f"/v1/sites/{self.site}")
-        self.capacity = {p["name"]: p["per_node"] * p["nodes"] for p in site["pools"]}
-        self.slots = {name: set(range(n)) for name, n in self.capacity.items()}
+        self.pools = {p["name"]: PoolSpec(p["name"], p["accelerator"], int(p["per_node"]), int(p["nodes"]))
+                      for p in site["pools"]}
+        self.slots = {name: set(range(p.declared)) for name, p in self.pools.items()}
+
+    # -- adoption ------------------------------------------------------------------------------
+    def adopt(self) -> None:
+        """Once, at start: every placement the platform thinks this site holds is looked up in the
+        engine. Found (alive or ended while the agent was away): re-attached, and an end is then
+        reported as usual. Leased but never started: started now (start is idempotent). Running
+        but unknown to the engine: dropped, so the platform requeues it as lost."""
+        for pl in self.client.get("/v1/agent/placements")["items"]:
+            self.waiting[pl["placement_id"]] = pl
+        self._adopted = True
+
+    def _resolve_waiting(self) -> None:
+        for pid, pl in list(self.waiting.items()):
+            if pid in self.running:
+                del self.waiting[pid]
+                continue
+            try:
+                handle = self.backend.adopt(pl)
+            except EngineUnavailable as exc:
+                log.warning("cannot ask the engine about %s yet: %s", pid, exc)
+                continue
+            except Exception:  # noqa: BLE001  (a backend bug must not kill the agent: keep it, ask again)
+                log.exception("adopting %s failed", pid)
+                continue
+            if handle is not None:
+                del self.waiting[pid]
+                self._attach(pl, handle, pl.get("slots") or [], reported=pl.get("state") == "running",
+                             started=pl.get("started_at") or time.time())
+                log.info("placement %s adopted from the engine", pid)
+            elif pl.get("state") == "leased":
+                del self.waiting[pid]
+                self.start(pl)
+            else:
+                del self.waiting[pid]   # running, but the engine has no trace: the platform requeues it
+                log.warning("placement %s is not in the engine any more; the platform will requeue it", pid)
+
+    # -- capacity ------------------------------------------------------------------------------
+    def refresh_inventory(self) -> None:
+        now = time.monotonic()
+        if now - self._inventory_at < self.inventory_s:
+            return
+        try:
+            self.inventory = self.backend.inventory(list(self.pools.values()))
+            self._inventory_at = now
+        except EngineUnavailable as exc:
+            log.warning("engine inventory unavailable: %s", exc)
 
     def free(self) -> dict[str, int]:
-        return {name: len(s) for name, s in self.slots.items()}
+        """Per pool: declared slots not held; on an engine, also at most what its healthy nodes
+        have left after other users' jobs and every placement this agent holds."""
+        out = {}
+        for name, s in self.slots.items():
+            n = len(s)
+            inv = self.inventory.get(name)
+            if inv is not None:
+                held = sum(r.placement["count"] for r in self.running.values() if r.pool == name)
+                n = min(n, inv.healthy - inv.external - held)
+            out[name] = max(0, n)
+        return out
+
+    # -- the loop --------------------------------------------------------------------------------
+    def held(self) -> list[str]:
+        return list(self.running) + [pid for pid in self.waiting if pid not in self.running]
 
     def step(self) -> None:
-        reply = self.client.post("/v1/agent/heartbeat", {"free": self.free(), "held": list(self.running)})  # 1
+        if not self._adopted:
+            self.adopt()
+        self._resolve_waiting()
+        self.refresh_inventory()
+        reply = self.client.post("/v1/agent/heartbeat", {                                               # 1
+            "free": self.free(), "held": self.held(),
+            "inventory": {k: v.as_dict() for k, v in self.inventory.items()}})
         for pid in reply.get("kill", []):                                                                # 2
+            self.waiting.pop(pid, None)
             r = self.running.get(pid)
             if r is not None and not r.killed:
                 r.killed = "requested"
-                r.handle.kill()
+                self._kill(r)
         now = time.time()
         for r in self.running.values():                                                                  # 3
             limit = r.placement.get("time_limit_s")
             if limit and not r.killed and now - r.started > float(limit):
                 r.killed = "time_limit"
-                r.handle.kill()
+                self._kill(r)
         for r in list(self.running.values()):
             if not r.reported:
                 self.report_running(r)
             self.ship_logs(r)                                                                            # 4
-            code = r.handle.poll()
+            code = self._poll(r)
             if code is not None:
                 self.finish(r, code)                                                                     # 5
         for pl in self.client.post("/v1/agent/lease", {"max": 64})["items"]:                            # 6
             self.start(pl)
 
+    def _kill(self, r: Running) -> None:
+        try:
+            r.handle.kill()
+        except Exception:  # noqa: BLE001  (retried: the next heartbeat names it again)
+            log.exception("killing %s failed", r.placement["placement_id"])
+            r.killed = ""
+
+    def _poll(self, r: Running) -> int | None:
+        try:
+            return r.handle.poll()
+        except Exception:  # noqa: BLE001  (an engine hiccup is not an end)
+            log.exception("polling %s failed", r.placement["placement_id"])
+            return None
+
     def ship_logs(self, r: Running) -> None:
         while True:
-            data = r.handle.read_log(r.log_offset, CHUNK)
+            try:
+                data = r.handle.read_log(r.log_offset, CHUNK)
+            except Exception:  # noqa: BLE001
+                log.exception("reading the log of %s failed", r.placement["placement_id"])
+                return
             if not data:
                 return
             pid = r.placement["placement_id"]
@@ -92,20 +188,30 @@ class Agent:
     def finish(self, r: Running, code: int) -> None:
         self.ship_logs(r)
         pid = r.placement["placement_id"]
+        reason = getattr(r.handle, "reason", "") or ""
         if r.killed == "requested":
             body: dict[str, Any] = {"state": "killed", "exit_code": code}
-        elif r.killed == "time_limit":
+        elif r.killed == "time_limit" or reason == "time_limit":
             body = {"state": "failed", "exit_code": code, "reason": "time_limit"}
         else:
-            body = {"state": "succeeded" if code == 0 else "failed", "exit_code": code}
+            body = {"state": "succeeded" if code == 0 and not reason else "failed", "exit_code": code}
+            if reason:
+                body["reason"] = reason
         try:
             self.client.post(f"/v1/agent/placements/{pid}/status", body)
         except ApiError as exc:
             if exc.status != 404:
                 raise
-        self.slots[r.pool].update(r.slots)
+        self.slots.setdefault(r.pool, set()).update(r.slots)
         del self.running[pid]
         log.info("placement %s ended: %s", pid, body)
+
+    def _attach(self, pl: dict[str, Any], handle: Handle, slots: list[int], *, reported: bool,
+                started: float) -> Running:
+        pool = pl["pool"]
+        self.slots.setdefault(pool, set()).difference_update(slots)
+        r = self.running[pl["placement_id"]] = Running(pl, handle, list(slots), pool, started, reported=reported)
+        return r
 
     def start(self, pl: dict[str, Any]) -> None:
         pid, pool, count = pl["placement_id"], pl["pool"], int(pl["count"])
@@ -115,17 +221,28 @@ class Agent:
                              {"state": "killed", "exit_code": -1, "reason": "no free slots at the agent"})
             return
         slots = free[:count]
+        spec = self.pools.get(pool)
+        order = {**pl, "per_node": spec.per_node if spec else count}
         try:
-            handle = self.backend.start(pl, slots)
-        except OSError as exc:
-            self.client.post(f"/v1/agent/placements/{pid}/logs", {"offset": 0, "data": f"cannot start: {exc}\n"})
-            self.client.post(f"/v1/agent/placements/{pid}/status", {"state": "failed", "exit_code": 127,
-                                                                    "reason": "cannot start the command"})
+            handle = self.backend.start(order, slots)
+        except EngineUnavailable as exc:
+            log.warning("engine unavailable, %s will be started later: %s", pid, exc)
+            self.waiting[pid] = {**pl, "state": "leased"}
             return
-        self.slots[pool].difference_update(slots)
-        self.running[pid] = Running(pl, handle, slots, pool, time.time())
+        except Exception as exc:  # noqa: BLE001  (any failure to start is the placement's, never the agent's)
+            self._start_failed(pid, exc)
+            return
+        r = self._attach(order, handle, slots, reported=False, started=time.time())
         log.info("placement %s started on %s slots %s", pid, pool, slots)
-        self.report_running(self.running[pid])
+        self.report_running(r)
+
+    def _start_failed(self, pid: str, exc: Exception) -> None:
+        why = str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+        if not isinstance(exc, (EngineError, OSError)):
+            log.exception("starting %s failed", pid)
+        self.client.post(f"/v1/agent/placements/{pid}/logs", {"offset": 0, "data": f"cannot start: {why}\n"})
+        self.client.post(f"/v1/agent/placements/{pid}/status", {"state": "failed", "exit_code": 127,
+                                                                "reason": f"cannot start the command: {why}"})
 
     def report_running(self, r: Running) -> None:
         """Retried every step until the platform answers (a lost reply is not a lost state)."""
@@ -136,7 +253,7 @@ class Agent:
     def run(self, stop: Any = None) -> None:
         while True:
             try:
-                if not self.capacity:
+                if not self.pools:
                     self.load_site()
                 self.step()
             except ApiUnreachable as exc:
@@ -145,10 +262,15 @@ class Agent:
                 log.warning("API refused: %s", exc)
                 if exc.status == 401:
                     raise
+            except Exception:  # noqa: BLE001  (the agent outlives any one bad step)
+                log.exception("agent step failed; retrying")
             if stop is not None and stop.is_set():
                 break
             time.sleep(self.interval)
 
     def shutdown(self) -> None:
+        """Stop the agent, not the work: placements keep running in an engine that outlives the
+        agent (a restarted agent adopts them); local processes end with the agent."""
         for r in self.running.values():
-            r.handle.kill()
+            if getattr(self.backend, "kill_on_shutdown", True):
+                self._kill(r)

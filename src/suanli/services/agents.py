@@ -79,12 +79,32 @@ def lease(p: Platform, caller: Caller, *, max_placements: int = 16) -> list[dict
             if job.get("state") != "placed" or job.get("placement_id") != pl["id"]:
                 end_placement(p, uow, {**pl, "state": "leased"}, "killed", now, caller, reason="job changed")
                 continue
-            spec = json.loads(job["spec"])
             uow.audit.record(now, caller.actor, caller.role, "placement.leased", pl["id"], job=job["id"])
-            out.append({"placement_id": pl["id"], "job_id": job["id"], "tenant": job["tenant"],
-                        "pool": pl["pool_name"], "accelerator": pl["accelerator"], "count": pl["count"],
-                        "command": spec.get("command") or [], "env": spec.get("env") or {},
-                        "time_limit_s": spec.get("time_limit_s"), "attempt": pl["attempt"]})
+            out.append(_work_order(pl, job))
+    return out
+
+
+def _work_order(pl: dict[str, Any], job: dict[str, Any]) -> dict[str, Any]:
+    """What an agent needs to run (or adopt) a placement."""
+    spec = json.loads(job["spec"])
+    return {"placement_id": pl["id"], "job_id": job["id"], "tenant": job["tenant"],
+            "pool": pl["pool_name"], "accelerator": pl["accelerator"], "count": pl["count"],
+            "command": spec.get("command") or [], "env": spec.get("env") or {},
+            "time_limit_s": spec.get("time_limit_s"), "attempt": pl["attempt"], "state": pl["state"],
+            "started_at": pl.get("started_at"),
+            "slots": [int(s) for s in (pl.get("slots") or "").split(",") if s.strip()]}
+
+
+def held(p: Platform, caller: Caller) -> list[dict[str, Any]]:
+    """The placements the platform thinks this agent's site holds (leased or running), as work
+    orders: what a restarted agent adopts from its engine."""
+    site = _site(caller)
+    with p.uow() as uow:
+        out = []
+        for pl in uow.jobs.placements(site=site, states=("leased", "running"), limit=100000):
+            job = uow.jobs.get(pl["job_id"])
+            if job is not None:
+                out.append(_work_order(pl, job))
     return out
 
 

@@ -23,6 +23,11 @@ def lease(body: LeaseCreate, p: PlatformDep, caller: CallerDep) -> JSON:
     return ok({"items": agents.lease(p, caller, max_placements=body.max)})
 
 
+@router.get("/placements")
+def held(p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok({"items": agents.held(p, caller)})
+
+
 @router.post("/placements/{placement_id}/status")
 def report(placement_id: str, body: ReportCreate, p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(agents.report(p, caller, placement_id, **body.model_dump()))
