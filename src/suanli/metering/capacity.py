@@ -1,8 +1,11 @@
-"""Capacity summaries in PFLOPS (FP16 and FP32) per site, region, tier and in total."""
+"""Capacity summaries in PFLOPS (FP16 and FP32) per site, region, tier and in total; and the
+schedulable capacity: only sites that are up, each pool at the smaller of what was declared and
+what its engine reports."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from suanli.domain.federation import Federation
@@ -38,6 +41,19 @@ class CapacitySummary:
             "by_region": {k: v.as_dict() for k, v in self.by_region.items()},
             "by_tier": {k: v.as_dict() for k, v in self.by_tier.items()},
         }
+
+
+def schedulable_capacity(fed: Federation, up: set[str], observed: Mapping[tuple[str, str], int]) -> Capacity:
+    """Capacity of the sites in ``up``; a pool counts ``min(declared, observed[(site, pool)])``
+    accelerators where its engine reported a total."""
+    total = Capacity()
+    for site in fed.sites:
+        if site.name not in up:
+            continue
+        for pool in site.pools:
+            n = min(pool.capacity, observed.get((site.name, pool.name), pool.capacity))
+            total = total + Capacity(n, pflops(pool.accelerator.fp16_tflops, n), pflops(pool.accelerator.fp32_tflops, n))
+    return total
 
 
 def capacity_summary(fed: Federation) -> CapacitySummary:

@@ -228,7 +228,7 @@ def load_domain_federation(p: Platform, uow: UnitOfWork) -> tuple[Federation, di
 
 def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
     """Capacity in PFLOPS FP16/FP32 by site, region and tier; utilization; the queue."""
-    from suanli.metering.capacity import capacity_summary
+    from suanli.metering.capacity import capacity_summary, schedulable_capacity
 
     require(caller, "operator", "provider", "tenant")
     with p.uow() as uow:
@@ -236,7 +236,11 @@ def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
         counts = uow.jobs.count_by_state()
         active = uow.jobs.placements(states=("assigned", "leased", "running"), limit=100000)
         sites = {s["name"]: s for s in uow.federation.sites()}
+        pools = uow.federation.pools()
     summary = capacity_summary(fed).as_dict()
+    up = {n for n, s in sites.items() if s["state"] == "active" and s["health"] == "up"}
+    observed = {(pl["site"], pl["name"]): int(pl["observed_total"]) for pl in pools if pl["observed_total"] is not None}
+    summary["schedulable"] = schedulable_capacity(fed, up, observed).as_dict()
     used: dict[str, int] = {}
     for pl in active:
         used[pl["site"]] = used.get(pl["site"], 0) + pl["count"]
@@ -245,7 +249,8 @@ def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
         "total": round(sum(used.values()) / total, 4),
         "by_site": {s.name: round(used.get(s.name, 0) / max(1, s.capacity), 4) for s in fed.sites},
     }
-    summary["sites"] = {n: {"state": s["state"], "health": s["health"], "region": s["region"], "tier": s["tier"]}
+    summary["sites"] = {n: {"state": s["state"], "health": s["health"], "region": s["region"], "tier": s["tier"],
+                            "engine": s["engine"]}
                         for n, s in sites.items()}
     summary["queue"] = {"pending": counts.get("pending", 0), "placed": counts.get("placed", 0),
                         "running": counts.get("running", 0), "by_state": counts}

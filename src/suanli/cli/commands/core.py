@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from suanli.cli.render import table
+from suanli.cli.render import add_api_flags, client, table
 from suanli.config.federation_file import load_federation
 from suanli.config.jobs_file import load_jobs
 from suanli.domain.accelerators import default_catalog
@@ -30,9 +30,10 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_accelerators)
 
-    p = sub.add_parser("capacity", help="capacity of a federation in PFLOPS FP16/FP32 by site, region and tier")
-    p.add_argument("--federation", "-f", required=True, help="a federation YAML file or packaged name")
-    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("capacity", help="capacity of a federation in PFLOPS FP16/FP32 by site, region and tier "
+                                        "(of a file with -f, else of the running platform, with what is schedulable)")
+    p.add_argument("--federation", "-f", default=None, help="a federation YAML file or packaged name")
+    add_api_flags(p)
     p.set_defaults(func=cmd_capacity)
 
 
@@ -104,7 +105,10 @@ def cmd_accelerators(args: Any) -> int:
 
 
 def cmd_capacity(args: Any) -> int:
-    summary = capacity_summary(load_federation(args.federation)).as_dict()
+    if args.federation:
+        summary = capacity_summary(load_federation(args.federation)).as_dict()
+    else:
+        summary = client(args).get("/v1/federation")
     if args.json:
         print(json.dumps(summary, indent=2))
         return 0
@@ -115,4 +119,8 @@ def cmd_capacity(args: Any) -> int:
     total = summary["total"]
     print(f"total: {total['accelerators']} accelerators, {total['pflops_fp16']} PFLOPS FP16, "  # type: ignore[index]
           f"{total['pflops_fp32']} PFLOPS FP32")  # type: ignore[index]
+    if "schedulable" in summary:
+        s = summary["schedulable"]
+        print(f"schedulable now (sites up, engine-reported sizes): {s['accelerators']} accelerators, "  # type: ignore[index]
+              f"{s['pflops_fp16']} PFLOPS FP16, {s['pflops_fp32']} PFLOPS FP32")  # type: ignore[index]
     return 0

@@ -36,9 +36,14 @@ def sites(args: argparse.Namespace) -> int:
     for s in data["items"]:
         free = s["live"].get("free", {})
         for pl in s["pools"]:
-            rows.append([s["name"], s["region"], s["tier"], s["state"], s["health"], pl["name"], pl["accelerator"],
-                         pl["per_node"] * pl["nodes"], free.get(pl["name"], "-"), s["price_per_pf16h"]])
-    print_table(rows, ["SITE", "REGION", "TIER", "STATE", "HEALTH", "POOL", "ACCELERATOR", "SLOTS", "FREE", "PRICE/PF16H"])
+            declared = pl["per_node"] * pl["nodes"]
+            seen = pl.get("observed_total")
+            engine = "-" if seen is None else f"{seen}/{declared}" + (" (short)" if seen < declared else "")
+            rows.append([s["name"], s["region"], s["tier"], s.get("engine", "local"), s["state"], s["health"],
+                         pl["name"], pl["accelerator"], declared, engine, free.get(pl["name"], "-"),
+                         s["price_per_pf16h"]])
+    print_table(rows, ["SITE", "REGION", "TIER", "ENGINE", "STATE", "HEALTH", "POOL", "ACCELERATOR", "DECLARED",
+                       "ENGINE SEES", "FREE", "PRICE/PF16H"])
     return 0
 
 
