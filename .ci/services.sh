@@ -4,6 +4,11 @@
 # start_services: a throwaway PostgreSQL 15 cluster on a loopback port, owned by an unprivileged
 # user (initdb refuses to run as root), with trust auth for that loopback port only. Exports
 # SUANLI_TEST_DATABASE_URL for the tests; stop_services stops the cluster and removes its files.
+# start_slurm / stop_slurm (from .ci/slurm.sh, also usable by hand: `.ci/slurm.sh start|stop`): a
+# throwaway two-node Slurm cluster with fake GPUs; exports SLURM_CONF and SUANLI_SLURM=1.
+
+# shellcheck source=.ci/slurm.sh
+source "$(dirname "${BASH_SOURCE[0]}")/slurm.sh"
 
 SUANLI_PG_BIN="${SUANLI_PG_BIN:-/usr/local/bin}"
 
@@ -23,6 +28,7 @@ ensure_chromium() {
 
 start_services() {
   ensure_chromium || echo "services: could not install chromium; the dashboard tests will fail under CI=true" >&2
+  start_slurm || echo "services: Slurm did not start; the Slurm backend tests will fail under CI=true" >&2
   if [ ! -x "$SUANLI_PG_BIN/initdb" ]; then
     echo "services: no PostgreSQL at $SUANLI_PG_BIN; PostgreSQL tests will fail under CI=true" >&2
     return 0
@@ -45,6 +51,7 @@ start_services() {
 }
 
 stop_services() {
+  stop_slurm || true
   if [ -n "${SUANLI_PG_DIR:-}" ] && [ -d "$SUANLI_PG_DIR/data" ]; then
     _suanli_pg_run "$SUANLI_PG_BIN/pg_ctl" -D "$SUANLI_PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$SUANLI_PG_DIR"
