@@ -20,6 +20,7 @@ away past the lease the platform requeues them and the next heartbeat tells the 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +30,14 @@ from suanli.api.client import ApiError, ApiUnreachable, Client
 
 log = logging.getLogger("suanli.agent")
 CHUNK = 64 * 1024
+
+
+def gang_shape(count: int, pool: PoolSpec | None) -> dict[str, int]:
+    """Nodes and accelerators per node for ``count`` accelerators of ``pool``: one node when they
+    fit on one, else as few nodes as hold them, evenly filled."""
+    per_node = pool.per_node if pool is not None and pool.per_node > 0 else count
+    nodes = max(1, math.ceil(count / per_node))
+    return {"nodes": nodes, "per_node": math.ceil(count / nodes)}
 
 
 @dataclass
@@ -221,8 +230,7 @@ class Agent:
                              {"state": "killed", "exit_code": -1, "reason": "no free slots at the agent"})
             return
         slots = free[:count]
-        spec = self.pools.get(pool)
-        order = {**pl, "per_node": spec.per_node if spec else count}
+        order = {**pl, **gang_shape(count, self.pools.get(pool))}
         try:
             handle = self.backend.start(order, slots)
         except EngineUnavailable as exc:

@@ -6,7 +6,10 @@ Each backend can:
 - ``check()``: raise ``EngineError`` with one clear line when the engine cannot be used at all
   (a missing ``sbatch``, an unreachable Ray dashboard, an unknown option). Called once at start.
 - ``start(placement, slots)``: start a placement, idempotently on ``placement["placement_id"]``:
-  starting the same placement twice starts one engine job and returns a handle to it.
+  starting the same placement twice starts one engine job and returns a handle to it. The agent
+  adds ``nodes`` and ``per_node`` (the gang's shape over the pool's nodes) to the work order.
+- ``kill_on_shutdown``: whether the agent stops the placement's work when it stops itself
+  (local processes: yes; engine jobs: no, a restarted agent adopts them).
 - ``adopt(placement)``: after an agent restart, find the placement in the engine (by its id in
   the job name, comment or submission id) and return a handle to it, alive or ended while the
   agent was away; ``None`` when the engine has no trace of it.

@@ -254,6 +254,7 @@ class SlurmHandle:
 
 class SlurmBackend:
     name = "slurm"
+    kill_on_shutdown = False   # jobs outlive the agent; a restarted agent adopts them
 
     def __init__(self, work_dir: str | os.PathLike[str] = ".suanli-agent", partition: str | None = None,
                  account: str | None = None, qos: str | None = None, sbatch_flags: Sequence[str] | str = (),
