@@ -8,8 +8,9 @@
 # dashboard (Jobs API) on 127.0.0.1:8265, waits until the dashboard answers, and exports
 # SUANLI_RAY_ADDRESS=http://127.0.0.1:8265. When a dashboard already answers there it is reused.
 #
-# The head is started with an almost empty environment (HOME, PATH, LANG, TMPDIR): a Ray job's
-# process inherits the environment of whoever ran `ray start`, so CI secrets must not be in it.
+# The head is started with an almost empty environment (HOME, PATH, LANG, TMPDIR) from
+# ${TMPDIR:-/tmp}: a Ray job's process inherits the environment and the working directory of
+# whoever ran `ray start`, so neither CI secrets nor the checkout should be there.
 #
 # stop_ray: `ray stop --force` (every Ray process of this machine's session, started by us).
 #
@@ -19,11 +20,13 @@ SUANLI_RAY_HOST="${SUANLI_RAY_HOST:-127.0.0.1}"
 SUANLI_RAY_PORT="${SUANLI_RAY_PORT:-8265}"
 
 _suanli_ray_bin() {
-  echo "${SUANLI_VENV:-.venv}/bin/ray"
+  local venv="${SUANLI_VENV:-.venv}"
+  case "$venv" in /*) ;; *) venv="$PWD/$venv" ;; esac
+  echo "$venv/bin/ray"
 }
 
 _suanli_ray_answers() {
-  "${SUANLI_VENV:-.venv}/bin/python" - "$1" <<'EOF' >/dev/null 2>&1
+  "$(dirname "$(_suanli_ray_bin)")/python" - "$1" <<'EOF' >/dev/null 2>&1
 import sys, urllib.request
 urllib.request.urlopen(sys.argv[1] + "/api/version", timeout=2).read()
 EOF
@@ -43,10 +46,10 @@ start_ray() {
   fi
   if ! _suanli_ray_answers "$url"; then
     log="$(mktemp /tmp/suanli-ray-start.XXXXXX)"
-    if ! env -i HOME="$HOME" PATH="$PATH" LANG=C.UTF-8 ${TMPDIR:+TMPDIR="$TMPDIR"} \
+    if ! (cd "${TMPDIR:-/tmp}" && env -i HOME="$HOME" PATH="$PATH" LANG=C.UTF-8 ${TMPDIR:+TMPDIR="$TMPDIR"} \
         "$ray" start --head --num-gpus 4 --num-cpus 4 --object-store-memory 200000000 \
         --dashboard-host "$SUANLI_RAY_HOST" --dashboard-port "$SUANLI_RAY_PORT" \
-        --disable-usage-stats >"$log" 2>&1; then
+        --disable-usage-stats >"$log" 2>&1); then
       echo "ray: ray start failed (below); the ray backend tests will fail under CI=true" >&2
       cat "$log" >&2
       rm -f "$log"

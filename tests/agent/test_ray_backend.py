@@ -52,19 +52,26 @@ def backend(ray_sdk: Any) -> Iterator[Any]:
     b = get_backend("ray", work_dir=".", address=ADDRESS)
     b.check()
     yield b
-    client = b.client()
-    ours = [j for j in client.list_jobs() if str(j.submission_id or "").startswith(RUN)]
-    for j in ours:
-        if not j.status.is_terminal():
-            client.stop_job(j.submission_id)
+    _clean_up(b.client())
+
+
+def _clean_up(client: Any) -> None:
+    """Stop this run's jobs, then delete them. Ray's job monitor writes a last status about 1 s
+    after a job ends; a job deleted before that comes back as a FAILED "Entrypoint not found."
+    record, so deletion waits, and sweeps once more."""
+    ours = [j.submission_id for j in client.list_jobs() if str(j.submission_id or "").startswith(RUN)]
+    for sid in ours:
+        if not client.get_job_info(sid).status.is_terminal():
+            client.stop_job(sid)
     end = time.time() + 20
-    for j in ours:
-        while time.time() < end and not client.get_job_info(j.submission_id).status.is_terminal():
+    for sid in ours:
+        while time.time() < end and not client.get_job_info(sid).status.is_terminal():
             time.sleep(0.2)
-        try:
-            client.delete_job(j.submission_id)
-        except RuntimeError:
-            pass
+    for _ in range(2):
+        time.sleep(2)
+        for j in client.list_jobs():
+            if str(j.submission_id or "").startswith(RUN) and j.status.is_terminal():
+                client.delete_job(j.submission_id)
 
 
 def _placement(name: str, command: list[str], count: int = 1, **extra: Any) -> dict[str, Any]:
@@ -226,6 +233,17 @@ def test_an_unreachable_ray_is_transient_except_for_check(ray_sdk: Any) -> None:
         b.adopt({"placement_id": "p-away"})
     with pytest.raises(EngineUnavailable):
         b.inventory([PoolSpec("gpu", "H100", 4, 1)])
+
+
+def test_a_dashboard_that_never_answers_times_out(ray_sdk: Any) -> None:
+    with socket.socket() as silent:          # listens, never accepts: the connection hangs
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        b = get_backend("ray", address=f"http://127.0.0.1:{silent.getsockname()[1]}", timeout=0.5)
+        t0 = time.time()
+        with pytest.raises(EngineUnavailable, match="no answer.*Timeout"):
+            b.check()
+        assert time.time() - t0 < 5
 
 
 def test_options_are_checked_and_ray_is_optional(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -204,7 +204,7 @@ class RayBackend:
         status = int(codes[-1]) if codes else 0
         if status == 404:
             return _NotFound(f"{where}: not found")
-        if status >= 500 or (what == "connect" and "Failed to connect" in str(exc)):
+        if status >= 500:
             return EngineUnavailable(f"{where}: {text}")
         return EngineError(f"{where}: {text}")
 
