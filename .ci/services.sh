@@ -6,9 +6,13 @@
 # SUANLI_TEST_DATABASE_URL for the tests; stop_services stops the cluster and removes its files.
 # start_slurm / stop_slurm (from .ci/slurm.sh, also usable by hand: `.ci/slurm.sh start|stop`): a
 # throwaway two-node Slurm cluster with fake GPUs; exports SLURM_CONF and SUANLI_SLURM=1.
+# start_ray / stop_ray (from .ci/ray.sh, also `.ci/ray.sh start|stop`): a Ray head with 4 fake GPUs
+# and its dashboard on 127.0.0.1:8265; exports SUANLI_RAY_ADDRESS.
 
 # shellcheck source=.ci/slurm.sh
 source "$(dirname "${BASH_SOURCE[0]}")/slurm.sh"
+# shellcheck source=.ci/ray.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ray.sh"
 
 SUANLI_PG_BIN="${SUANLI_PG_BIN:-/usr/local/bin}"
 
@@ -29,6 +33,7 @@ ensure_chromium() {
 start_services() {
   ensure_chromium || echo "services: could not install chromium; the dashboard tests will fail under CI=true" >&2
   start_slurm || echo "services: Slurm did not start; the Slurm backend tests will fail under CI=true" >&2
+  start_ray || echo "services: Ray did not start; the Ray backend tests will fail under CI=true" >&2
   if [ ! -x "$SUANLI_PG_BIN/initdb" ]; then
     echo "services: no PostgreSQL at $SUANLI_PG_BIN; PostgreSQL tests will fail under CI=true" >&2
     return 0
@@ -52,6 +57,7 @@ start_services() {
 
 stop_services() {
   stop_slurm || true
+  stop_ray || true
   if [ -n "${SUANLI_PG_DIR:-}" ] && [ -d "$SUANLI_PG_DIR/data" ]; then
     _suanli_pg_run "$SUANLI_PG_BIN/pg_ctl" -D "$SUANLI_PG_DIR/data" -m immediate stop >/dev/null 2>&1 || true
     rm -rf "$SUANLI_PG_DIR"

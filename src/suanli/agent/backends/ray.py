@@ -171,6 +171,7 @@ class RayHandle:
 
 class RayBackend:
     name = "ray"
+    kill_on_shutdown = False   # jobs outlive the agent; a restarted agent adopts them
 
     def __init__(self, work_dir: Any = ".suanli-agent", address: str = "http://127.0.0.1:8265",
                  timeout: float = 10.0, kill_wait: float = 15.0, **unknown: Any) -> None:
