@@ -31,8 +31,9 @@ import numpy as np
 
 from suanli.domain.errors import InvalidInput
 from suanli.market.auction import Ask, Bid, Trade, clear, clear_units
-from suanli.market.billing import MeterRecord, TermsBook
+from suanli.market.billing import TermsBook
 from suanli.market.catalog import ProductClass, Term
+from suanli.market.invoice import MeterRecord
 from suanli.market.reserved import ReservedContract
 
 
