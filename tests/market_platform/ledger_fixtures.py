@@ -1,4 +1,5 @@
-"""Deterministic meter records and terms for settlement tests (also imported by crash_worker.py)."""
+"""Deterministic meter records and terms for the ``bill_batch`` tests on the bench's SQLite ledger
+(also imported by bill_batch_crash_worker.py)."""
 
 from decimal import Decimal as D
 
