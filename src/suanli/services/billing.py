@@ -23,10 +23,10 @@ work (one database transaction), so a crash anywhere - including between pricing
 leaves nothing, and the next run bills those placements:
 
 1. read ended placements not billed yet (``uow.ledger.unbilled_placements``);
-2. turn each into meter records: its PF16-hours (metered when it ended) drawn first on the
-   tenant's spot trades of that grade and region (preemptible jobs only), then on its open
-   reservation there (``market.reserved.draw``), the rest on-demand; a placement ``lost`` because
-   its site lost its agent is the site's fault: its records carry the SLA flag (credited back);
+2. turn each into meter records (pure: ``market.usage.placement_records``): its PF16-hours
+   (metered when it ended) drawn first on the tenant's spot trades of that grade and region
+   (preemptible jobs only), then on its open reservation there, the rest on-demand; a placement
+   ``lost`` because its site lost its agent is the site's fault: its records carry the SLA flag;
 3. add one record per reservation whose window has ended, charging what was not drawn
    (``market.billing.unused_reservation_record``);
 4. price and post them with ``bill_batch`` over ``uow.ledger`` (``after_pricing`` is the crash
@@ -44,11 +44,10 @@ from typing import Any, Protocol
 
 from suanli.market.auction import Trade
 from suanli.market.billing import Billing, TermsBook, bill, invoice, payouts, unused_reservation_record
-from suanli.market.catalog import Term, product_class_of
 from suanli.market.invoice import InvoiceLine, MeterRecord
 from suanli.market.ledger import PLATFORM_FEES, Transaction, provider_account
-from suanli.market.money import ZERO, quantity_from_float
-from suanli.market.reserved import draw
+from suanli.market.money import ZERO
+from suanli.market.usage import placement_records
 from suanli.services.access import require
 from suanli.services.errors import NotFound
 from suanli.services.jobs import new_id
@@ -143,8 +142,8 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
         used = {tid: Decimal(t["used"]) for tid, t in trades.items()}
         records: list[MeterRecord] = []
         for row in rows:                                                                   # 2
-            records += _records(book.grades.grade_of(p.catalog.get(row["accelerator"])), row,
-                                sites.get(row["site"], {}), trades, used, states, now)
+            records += placement_records(book.grades.grade_of(p.catalog.get(row["accelerator"])), row,
+                                         sites.get(row["site"], {}), trades, used, states, now)
         for r in ended_res:                                                                # 3
             records.append(unused_reservation_record(states[r["id"]]))
         terms = TermsBook(book, reservations={rid: s.contract for rid, s in states.items()},
@@ -165,47 +164,6 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
                              result.transaction.id if result.transaction else "-", placements=len(rows),
                              lines=len(result.columns))
     return {"placements": len(rows), "lines": len(result.columns)}                         # 5
-
-
-def _records(grade: str, row: dict[str, Any], site: dict[str, Any], trades: dict[str, dict[str, Any]],
-             used: dict[str, Decimal], states: dict[str, Any], now: float) -> list[MeterRecord]:
-    import json
-
-    tenant, region, start = row["tenant"], site.get("region", ""), float(row["started_at"])
-    seconds = max(0.0, float(row["ended_at"]) - start)
-    left = quantity_from_float(float(row["pf16h"] or 0.0))
-    spec = json.loads(row["spec"] or "{}")
-    base = {"job": row["job_id"], "tenant": tenant, "provider": site.get("provider", ""), "site": row["site"],
-            "grade": grade, "region": region, "start": start, "seconds": seconds,
-            "product_class": product_class_of(row["job_class"]), "sla_failed": row["state"] == "lost"}
-    out: list[MeterRecord] = []
-    if spec.get("preemptible"):
-        for tid, t in trades.items():
-            if left <= 0:
-                break
-            if t["buyer"] != tenant or t["grade"] != grade or t["region"] != region:
-                continue
-            take = min(left, Decimal(t["qty"]) - used[tid])
-            if take > 0:
-                used[tid] += take
-                left -= take
-                out.append(MeterRecord(id=f"{row['id']}:spot:{tid}", pf16h=take, term=Term.SPOT, contract=tid,
-                                       **base))
-    for rid, s in list(states.items()):
-        c = s.contract
-        if left <= 0:
-            break
-        if c.tenant != tenant or c.grade != grade or c.region != region or c.end <= now:
-            continue        # another tenant's, another book, or settled (its unused part is charged)
-        d = draw(s, left, start)
-        if d.covered > 0:
-            states[rid] = d.state
-            left = d.overflow
-            out.append(MeterRecord(id=f"{row['id']}:reserved:{rid}", pf16h=d.covered, term=Term.RESERVED,
-                                   contract=rid, **base))
-    if left > 0 or not out:
-        out.append(MeterRecord(id=f"{row['id']}:on-demand", pf16h=left, **base))
-    return out
 
 
 # -- reading --------------------------------------------------------------------------------------
