@@ -4,8 +4,9 @@ from decimal import Decimal as D
 
 from suanli.config.market_file import load_grade_rules, load_price_book
 from suanli.market.auction import Trade
-from suanli.market.billing import MeterRecord, TermsBook
+from suanli.market.billing import TermsBook
 from suanli.market.catalog import ProductClass, Term
+from suanli.market.invoice import MeterRecord
 from suanli.market.reserved import ReservedContract
 
 GRADES = load_grade_rules()

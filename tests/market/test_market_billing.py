@@ -15,10 +15,10 @@ from suanli.market.billing import (
     fee_units,
     invoice,
     payouts,
-    price_record,
     unused_reservation_record,
 )
 from suanli.market.catalog import Term
+from suanli.market.invoice import price_record
 from suanli.market.ledger import Ledger, balances
 from suanli.market.money import round_money
 from suanli.market.reserved import ReservationState, draw

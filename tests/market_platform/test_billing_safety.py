@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from suanli.services.billing import SqlLedger, bill_ended
+from suanli.services.billing import bill_ended
 from tests.api.helpers import World
 from tests.market_platform.helpers import Clock, market_world, run_job
 
@@ -33,7 +33,7 @@ def ended(store_url: str) -> Iterator[tuple[World, Clock, str]]:
 
 def _state(w: World) -> tuple[int, int, Decimal]:
     with w.p.uow() as uow:
-        ledger = SqlLedger(uow.conn)
+        ledger = uow.ledger
         lines = ledger.invoice_lines()
         total = sum(ledger.balances().values(), Decimal(0))
         txs = ledger.transactions()
@@ -74,5 +74,5 @@ def test_billers_at_once_bill_every_placement_once(ended: tuple[World, Clock, st
     assert lines == 3 and total == 0
     with w.p.uow() as uow:
         metered = sum(Decimal(str(pl["pf16h"])) for pl in uow.jobs.placements(site="nx-hub"))
-        billed = sum((x.pf16h for x in SqlLedger(uow.conn).invoice_lines()), Decimal(0))
+        billed = sum((x.pf16h for x in uow.ledger.invoice_lines()), Decimal(0))
     assert billed == metered                                 # nothing lost, nothing twice

@@ -12,7 +12,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from suanli.services.billing import SqlLedger, bill_ended
+from suanli.services.billing import bill_ended
 from suanli.services.market import clear_round
 from suanli.store.db import sqlite_url
 from tests.market_platform.helpers import D, market_world, run_job
@@ -60,7 +60,7 @@ def test_random_market_sequences_keep_the_books(ops: list[tuple[str, str, int, o
         bill_ended(w.p)
         assert bill_ended(w.p) == {"placements": 0, "lines": 0}
         with w.p.uow() as uow:
-            ledger = SqlLedger(uow.conn)
+            ledger = uow.ledger
             assert sum(ledger.balances().values(), Decimal(0)) == 0
             for tx in ledger.transactions():
                 assert sum((p.amount for p in tx.postings), Decimal(0)) == 0

@@ -1,6 +1,6 @@
 """Billing a batch as columns: the fast form of pricing many meter records at once.
 
-``price_batch`` prices a batch of records exactly as ``billing.price_record`` prices one record:
+``price_batch`` prices a batch of records exactly as ``invoice.price_record`` prices one record:
 ``amount = round_money(pf16h x price)``, ``fee = round_money(amount x fee_rate)``, ``credit =
 amount`` on an SLA failure. It does this on numpy int64 fixed-point arrays, rounded by
 ``money.round_units_array`` (the same half-even rule). A batch whose values could overflow int64
@@ -15,16 +15,14 @@ of the lines' postings.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from suanli.market.invoice import InvoiceLine, MeterRecord, Terms, price_record
 from suanli.market.money import AMOUNT_DIVISOR, RATE_SCALE, round_units_array
-
-if TYPE_CHECKING:
-    from suanli.market.billing import InvoiceLine, MeterRecord, Terms
 
 _LIMIT = 2 ** 62          # int64 headroom for the products below
 
@@ -59,8 +57,6 @@ class LineColumns:
                    self.amount_cents, self.fee_cents, self.credit_cents, strict=True)
 
     def lines(self) -> tuple[InvoiceLine, ...]:
-        from suanli.market.billing import InvoiceLine
-
         return tuple(map(InvoiceLine._make, self.rows()))
 
     @classmethod
@@ -70,17 +66,16 @@ class LineColumns:
         return cls(*(list(col) for col in zip(*lines, strict=True)))
 
 
-def price_batch(records: Sequence[MeterRecord], terms: Sequence[Terms], fee_units: int,
-                price_one: Callable[[MeterRecord, Terms, int], InvoiceLine]) -> LineColumns:
-    """Price ``records[i]`` under ``terms[i]``; ``price_one`` (``billing.price_record``) is the
-    per-record definition, used when the batch would not fit in int64."""
+def price_batch(records: Sequence[MeterRecord], terms: Sequence[Terms], fee_units: int) -> LineColumns:
+    """Price ``records[i]`` under ``terms[i]``; ``invoice.price_record`` is the per-record
+    definition, used when the batch would not fit in int64."""
     n = len(records)
     if n == 0:
         return LineColumns.from_lines([])
     units = [r.pf16h_units for r in records]
     prices = [t.price_units for t in terms]
     if max(units) * max(prices) * max(fee_units, 1) >= _LIMIT:
-        return LineColumns.from_lines([price_one(r, t, fee_units) for r, t in zip(records, terms, strict=True)])
+        return LineColumns.from_lines([price_record(r, t, fee_units) for r, t in zip(records, terms, strict=True)])
     qty = np.array(units, dtype=np.int64)
     price = np.array(prices, dtype=np.int64)
     amount = round_units_array(qty * price, AMOUNT_DIVISOR)

@@ -1,137 +1,124 @@
-"""Billing on the platform store: meter records from ended placements, priced by the contract they
-ran under, posted to the double-entry ledger; invoices, payouts, fees and balances.
+"""Billing, the use cases: price and post batches of meter records to a ledger store; bill what
+ended on the platform; read invoices, payouts and balances.
 
-``bill_ended`` is the periodic billing step, in numbered steps, all in **one** unit of work (one
-database transaction), so a crash anywhere - including between pricing and posting - leaves
-nothing, and the next run bills those placements:
+``bill_batch`` runs one batch against any ``LedgerStore`` (the platform's ``uow.ledger``, or the
+bench's SQLite file), all inside one ``store.writing()`` unit (an exclusive write transaction):
 
-1. read ended placements not billed yet (``market_billed_placements`` names the billed ones);
-2. turn each into meter records: its PF16-hours (metered when it ended) drawn first on the
-   tenant's spot trades of that grade and region (preemptible jobs only), then on its open
-   reservation there (``market.reserved.draw``), the rest on-demand; a placement ``lost`` because
-   its site lost its agent is the site's fault: its records carry the SLA flag (credited back);
-3. add one record per reservation whose window has ended, charging what was not drawn
-   (``market.billing.unused_reservation_record``);
-4. price and post them with ``settlement.run.bill_batch`` over ``SqlLedger`` (``after_pricing`` is
-   the crash test's hook) and mark the placements billed;
+1. price the batch (pure: ``suanli.market.billing.bill``), optimistically assuming none of its
+   records is billed yet - the common case, which saves a look-up per record;
+2. call ``after_pricing`` if given - a **test-only hook**: the crash tests pass a callback that
+   SIGKILLs the process here, between pricing and posting;
+3. store the lines and the batch's transaction; if the store's unique meter-id guard finds a
+   record already billed, nothing of the batch is stored and instead:
+4. ask the store which records are billed, price the others, store them;
 5. commit.
 
-``SqlLedger`` is ``settlement.ports.LedgerStore`` over a SQLAlchemy connection (SQLite and
-PostgreSQL); its ``writing()`` is a savepoint inside the caller's unit of work.
+A crash before step 5 leaves nothing; a re-run bills those records then. Records already billed
+are skipped, so offering a record twice (or from two processes at once) bills it once.
+``batch_id`` names the batch's ledger transaction and must not have been used by an earlier batch
+that stored lines (``bill_all`` derives ids from a ``run_id``: give each run its own).
+
+``bill_ended`` is the platform's periodic billing step, in numbered steps, all in **one** unit of
+work (one database transaction), so a crash anywhere - including between pricing and posting -
+leaves nothing, and the next run bills those placements:
+
+1. read ended placements not billed yet (``uow.ledger.unbilled_placements``);
+2. turn each into meter records (pure: ``market.usage.placement_records``): its PF16-hours
+   (metered when it ended) drawn first on the tenant's spot trades of that grade and region
+   (preemptible jobs only), then on its open reservation there, the rest on-demand; a placement
+   ``lost`` because its site lost its agent is the site's fault: its records carry the SLA flag;
+3. add one record per reservation whose window has ended, charging what was not drawn
+   (``market.billing.unused_reservation_record``);
+4. price and post them with ``bill_batch`` over ``uow.ledger`` (``after_pricing`` is the crash
+   test's hook) and mark the placements billed;
+5. commit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
-from typing import Any
-
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from itertools import islice
+from typing import Any, Protocol
 
 from suanli.market.auction import Trade
-from suanli.market.billing import (
-    Billing,
-    InvoiceLine,
-    MeterRecord,
-    TermsBook,
-    invoice,
-    payouts,
-    unused_reservation_record,
-)
-from suanli.market.catalog import Term, product_class_of
-from suanli.market.ledger import PLATFORM_FEES, Posting, Transaction, provider_account
-from suanli.market.money import ZERO, cents_to_money, quantity_from_float
-from suanli.market.reserved import draw
+from suanli.market.billing import Billing, TermsBook, bill, invoice, payouts, unused_reservation_record
+from suanli.market.invoice import InvoiceLine, MeterRecord
+from suanli.market.ledger import PLATFORM_FEES, Transaction, provider_account
+from suanli.market.money import ZERO
+from suanli.market.usage import placement_records
 from suanli.services.access import require
 from suanli.services.errors import NotFound
 from suanli.services.ids import new_id
 from suanli.services.market import price_book
 from suanli.services.platform import Caller, Platform
-from suanli.settlement.run import bill_batch
-from suanli.store.market import (
-    LINE_FIELDS,
-    ledger_postings,
-    ledger_transactions,
-    market_invoice_lines,
-    state_of,
-)
+from suanli.store.ledger import LedgerRepo  # noqa: F401  (registers uow.ledger)
+from suanli.store.market import state_of
 
 
-class SqlLedger:
-    """``LedgerStore`` over one SQLAlchemy connection already in a transaction."""
+class LedgerStore(Protocol):
+    """What billing needs from a ledger store. It keeps transactions with their postings, invoice
+    lines, and - through the lines' unique meter ids - which meter records are billed. Writes
+    happen inside ``writing()``, one atomic unit: either every row of a batch is stored or none is.
+    ``writing()`` also serialises writers, so the "already billed?" check and the insert of a batch
+    cannot interleave with another writer's."""
 
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-
-    @contextmanager
-    def writing(self) -> Iterator[None]:
-        with self.conn.begin_nested():
-            yield
+    def writing(self) -> AbstractContextManager[None]:
+        """One atomic, exclusive write unit."""
 
     def billed(self, meter_ids: Sequence[str]) -> set[str]:
-        if not meter_ids:
-            return set()
-        q = select(market_invoice_lines.c.meter_id).where(market_invoice_lines.c.meter_id.in_(list(meter_ids)))
-        return {r[0] for r in self.conn.execute(q)}
-
-    def post(self, tx: Transaction) -> None:
-        self.conn.execute(insert(ledger_transactions).values(id=tx.id, at=tx.at, memo=tx.memo))
-        self.conn.execute(insert(ledger_postings), [{"tx_id": tx.id, "account": p.account,
-                                                     "amount_cents": int(p.amount.scaleb(2))} for p in tx.postings])
+        """Which of these meter records are already billed."""
 
     def record_billing(self, billing: Billing) -> None:
-        tx_id = ""
-        if billing.transaction is not None:
-            self.post(billing.transaction)
-            tx_id = billing.transaction.id
-        if len(billing.columns):
-            rows = [dict(zip(LINE_FIELDS, r, strict=True)) for r in billing.columns.rows()]
-            for r in rows:
-                r["term"] = Term(r["term"]).value
-                r["tx_id"] = tx_id
-            self.conn.execute(insert(market_invoice_lines), rows)
+        """Store a billing result's lines and transaction (inside ``writing()``)."""
 
     def try_record_billing(self, billing: Billing) -> bool:
-        try:
-            with self.conn.begin_nested():
-                self.record_billing(billing)
-        except IntegrityError:
-            return False
-        return True
+        """Like ``record_billing``, but if a meter record of it is already billed store nothing
+        and return False (inside ``writing()``)."""
+
+    def post(self, tx: Transaction) -> None:
+        """Store a transaction (inside ``writing()``)."""
 
     def balances(self) -> dict[str, Decimal]:
-        q = select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_cents)).group_by(
-            ledger_postings.c.account)
-        return {a: cents_to_money(int(c)) for a, c in self.conn.execute(q)}
+        """Balance per account, summed from the postings."""
 
     def invoice_lines(self, tenant: str | None = None, start: float = float("-inf"),
                       end: float = float("inf")) -> list[InvoiceLine]:
-        t = market_invoice_lines
-        q = select(*[t.c[f] for f in LINE_FIELDS]).order_by(t.c.start, t.c.meter_id)
-        if tenant is not None:
-            q = q.where(t.c.tenant == tenant)
-        if start != float("-inf"):
-            q = q.where(t.c.start >= start)
-        if end != float("inf"):
-            q = q.where(t.c.start < end)
-        out = []
-        for r in self.conn.execute(q):
-            v = list(r)
-            v[9] = Term(v[9])
-            out.append(InvoiceLine(*v))
-        return out
+        """Stored lines of a tenant (or all) whose usage started in ``[start, end)``."""
 
-    def transactions(self) -> list[Transaction]:
-        postings: dict[str, list[Posting]] = {}
-        for tx_id, account, cents in self.conn.execute(
-                select(ledger_postings.c.tx_id, ledger_postings.c.account, ledger_postings.c.amount_cents)
-                .order_by(ledger_postings.c.id)):
-            postings.setdefault(tx_id, []).append(Posting(account, cents_to_money(int(cents))))
-        return [Transaction(i, at, memo, tuple(postings.get(i, ()))) for i, at, memo in self.conn.execute(
-            select(ledger_transactions).order_by(ledger_transactions.c.at, ledger_transactions.c.id))]
+    def transactions(self) -> Iterable[Transaction]:
+        """Every stored transaction with its postings."""
+
+
+def bill_batch(store: LedgerStore, records: Sequence[MeterRecord], book: TermsBook, *, batch_id: str, at: float,
+               after_pricing: Callable[[Billing], None] | None = None) -> Billing:
+    """Price and post one batch (see the module docstring)."""
+    with store.writing():
+        result = bill(records, book, batch_id=batch_id, at=at)                            # 1
+        if after_pricing is not None:                                                     # 2
+            after_pricing(result)
+        if len(result.columns) and not store.try_record_billing(result):                         # 3
+            already = store.billed([r.id for r in records])                               # 4
+            result = bill(records, book, already_billed=already, batch_id=batch_id, at=at)
+            if len(result.columns):
+                store.record_billing(result)
+    return result                                                                         # 5
+
+
+def batches(records: Iterable[MeterRecord], size: int) -> Iterator[list[MeterRecord]]:
+    it = iter(records)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+def bill_all(store: LedgerStore, records: Iterable[MeterRecord], book: TermsBook, *, run_id: str, at: float,
+             batch_size: int = 10_000) -> int:
+    """Bill a stream of records in batches ``<run_id>-<n>``; returns how many lines were new."""
+    new = 0
+    for n, chunk in enumerate(batches(records, batch_size)):
+        new += len(bill_batch(store, chunk, book, batch_id=f"{run_id}-{n}", at=at).columns)
+    return new
 
 
 def _trade(t: dict[str, Any]) -> Trade:
@@ -145,7 +132,7 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
     now = p.now() if now is None else now
     book = price_book(p)
     with p.uow() as uow:
-        rows = uow.market.unbilled_placements(limit)                                     # 1
+        rows = uow.ledger.unbilled_placements(limit)                                     # 1
         ended_res = [r for r in uow.market.reservations(status="open") if r["end"] <= now]
         if not rows and not ended_res:
             return {"placements": 0, "lines": 0}
@@ -156,14 +143,14 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
         used = {tid: Decimal(t["used"]) for tid, t in trades.items()}
         records: list[MeterRecord] = []
         for row in rows:                                                                   # 2
-            records += _records(book.grades.grade_of(p.catalog.get(row["accelerator"])), row,
-                                sites.get(row["site"], {}), trades, used, states, now)
+            records += placement_records(book.grades.grade_of(p.catalog.get(row["accelerator"])), row,
+                                         sites.get(row["site"], {}), trades, used, states, now)
         for r in ended_res:                                                                # 3
             records.append(unused_reservation_record(states[r["id"]]))
         terms = TermsBook(book, reservations={rid: s.contract for rid, s in states.items()},
                           trades={tid: _trade(t) for tid, t in trades.items()})
-        uow.market.mark_billed([r["id"] for r in rows], now)
-        result = bill_batch(SqlLedger(uow.conn), records, terms, batch_id=new_id("bill"), at=now,   # 4
+        uow.ledger.mark_billed([r["id"] for r in rows], now)
+        result = bill_batch(uow.ledger, records, terms, batch_id=new_id("bill"), at=now,   # 4
                             after_pricing=after_pricing)
         for tid, u in used.items():
             if u != Decimal(trades[tid]["used"]):
@@ -178,47 +165,6 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
                              result.transaction.id if result.transaction else "-", placements=len(rows),
                              lines=len(result.columns))
     return {"placements": len(rows), "lines": len(result.columns)}                         # 5
-
-
-def _records(grade: str, row: dict[str, Any], site: dict[str, Any], trades: dict[str, dict[str, Any]],
-             used: dict[str, Decimal], states: dict[str, Any], now: float) -> list[MeterRecord]:
-    import json
-
-    tenant, region, start = row["tenant"], site.get("region", ""), float(row["started_at"])
-    seconds = max(0.0, float(row["ended_at"]) - start)
-    left = quantity_from_float(float(row["pf16h"] or 0.0))
-    spec = json.loads(row["spec"] or "{}")
-    base = {"job": row["job_id"], "tenant": tenant, "provider": site.get("provider", ""), "site": row["site"],
-            "grade": grade, "region": region, "start": start, "seconds": seconds,
-            "product_class": product_class_of(row["job_class"]), "sla_failed": row["state"] == "lost"}
-    out: list[MeterRecord] = []
-    if spec.get("preemptible"):
-        for tid, t in trades.items():
-            if left <= 0:
-                break
-            if t["buyer"] != tenant or t["grade"] != grade or t["region"] != region:
-                continue
-            take = min(left, Decimal(t["qty"]) - used[tid])
-            if take > 0:
-                used[tid] += take
-                left -= take
-                out.append(MeterRecord(id=f"{row['id']}:spot:{tid}", pf16h=take, term=Term.SPOT, contract=tid,
-                                       **base))
-    for rid, s in list(states.items()):
-        c = s.contract
-        if left <= 0:
-            break
-        if c.tenant != tenant or c.grade != grade or c.region != region or c.end <= now:
-            continue        # another tenant's, another book, or settled (its unused part is charged)
-        d = draw(s, left, start)
-        if d.covered > 0:
-            states[rid] = d.state
-            left = d.overflow
-            out.append(MeterRecord(id=f"{row['id']}:reserved:{rid}", pf16h=d.covered, term=Term.RESERVED,
-                                   contract=rid, **base))
-    if left > 0 or not out:
-        out.append(MeterRecord(id=f"{row['id']}:on-demand", pf16h=left, **base))
-    return out
 
 
 # -- reading --------------------------------------------------------------------------------------
@@ -239,7 +185,7 @@ def invoice_of(p: Platform, caller: Caller, *, tenant: str | None = None, start:
         tenant = caller.tenant
     end = p.now() + 1 if end is None else end
     with p.uow() as uow:
-        lines = SqlLedger(uow.conn).invoice_lines(tenant, start, end)
+        lines = uow.ledger.invoice_lines(tenant, start, end)
     if tenant is None:
         tenants = sorted({x.tenant for x in lines})
     else:
@@ -260,7 +206,7 @@ def payouts_of(p: Platform, caller: Caller, *, provider: str | None = None) -> d
             raise NotFound(f"no provider {provider!r} that you can see", field="provider")
         provider = caller.provider
     with p.uow() as uow:
-        lines = SqlLedger(uow.conn).invoice_lines()
+        lines = uow.ledger.invoice_lines()
     gross: dict[str, Decimal] = {}
     fees: dict[str, Decimal] = {}
     by_site: dict[str, dict[str, Decimal]] = {}
@@ -284,7 +230,7 @@ def balances(p: Platform, caller: Caller) -> dict[str, Any]:
     """Every account's balance from the postings; their sum (always 0); the platform's fees."""
     require(caller, "operator")
     with p.uow() as uow:
-        b = SqlLedger(uow.conn).balances()
+        b = uow.ledger.balances()
     return {"balances": dict(sorted(b.items())), "sum": sum(b.values(), ZERO), "fees": b.get(PLATFORM_FEES, ZERO)}
 
 

@@ -45,6 +45,7 @@ from suanli.services.access import require
 from suanli.services.errors import Conflict, NotFound
 from suanli.services.ids import new_id
 from suanli.services.platform import Caller, Platform
+from suanli.store.ledger import LedgerRepo  # noqa: F401  (registers uow.ledger)
 from suanli.store.market import state_of  # (importing it registers uow.market)
 from suanli.store.uow import UnitOfWork
 
@@ -96,7 +97,7 @@ def market_pool_prices(p: Platform, uow: UnitOfWork, table: Any) -> np.ndarray:
 def market_spent(uow: UnitOfWork) -> dict[str, float]:
     """Per tenant, what its budget has paid: invoiced charges net of SLA credits, plus the metered
     cost of placements not billed yet."""
-    return uow.market.spent_by_tenant()  # type: ignore[no-any-return]
+    return uow.ledger.spent_by_tenant()  # type: ignore[no-any-return]
 
 
 def prices(p: Platform, caller: Caller) -> dict[str, Any]:

@@ -1,15 +1,7 @@
-"""The market's tables: pool asks, spot orders, clearing rounds, trades, reservations, and the
-double-entry ledger with its invoice lines.
+"""The market's tables: pool asks, spot orders, clearing rounds, trades and reservations.
 
-- Money and quantities of orders, trades and reservations are ``NUMERIC``/``Decimal`` (exact on
-  both dialects); ledger postings and invoice lines are integer cents and integer units (10**-6
-  PF16-h, 10**-4 money per PF16-h), exactly as ``market.billing.InvoiceLine`` holds them, so SQL
-  sums are exact.
-- ``market_invoice_lines.meter_id`` is the primary key: a meter record is billed once only.
-- ``market_billed_placements`` names every placement whose usage is billed (written in the same
-  transaction as its lines): the billing step's "what is left to bill" and a second guard.
-- Every posting belongs to a transaction whose postings sum to zero (checked by ``market.ledger``
-  before anything is written).
+Money and quantities of orders, trades and reservations are ``NUMERIC``/``Decimal`` (exact on both
+dialects). The ledger, invoice lines and billed placements are in ``suanli.store.ledger``.
 """
 
 from __future__ import annotations
@@ -18,7 +10,6 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Float,
     Index,
@@ -26,7 +17,6 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
-    Text,
     insert,
     select,
     update,
@@ -125,52 +115,6 @@ market_reservations = Table(
     Column("created_at", Float, nullable=False),
 )
 
-ledger_transactions = Table(
-    "ledger_transactions", metadata,
-    Column("id", String(80), primary_key=True),
-    Column("at", Float, nullable=False),
-    Column("memo", Text, nullable=False),
-)
-
-ledger_postings = Table(
-    "ledger_postings", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("tx_id", String(80), nullable=False, index=True),
-    Column("account", String(80), nullable=False, index=True),
-    Column("amount_cents", BigInteger, nullable=False),
-)
-
-market_invoice_lines = Table(
-    "market_invoice_lines", metadata,
-    Column("meter_id", String(120), primary_key=True),
-    Column("tenant", String(64), nullable=False),
-    Column("provider", String(64), nullable=False),
-    Column("payee", String(80), nullable=False),
-    Column("job", String(64), nullable=False),
-    Column("site", String(64), nullable=False),
-    Column("grade", String(32), nullable=False),
-    Column("region", String(64), nullable=False),
-    Column("start", Float, nullable=False),
-    Column("term", String(16), nullable=False),
-    Column("contract", String(320), nullable=False),
-    Column("pf16h_units", BigInteger, nullable=False),
-    Column("price_units", BigInteger, nullable=False),
-    Column("amount_cents", BigInteger, nullable=False),
-    Column("fee_cents", BigInteger, nullable=False),
-    Column("credit_cents", BigInteger, nullable=False),
-    Column("tx_id", String(80), nullable=False),
-    Index("ix_market_invoice_lines_tenant_start", "tenant", "start"),
-    Index("ix_market_invoice_lines_payee", "payee"),
-)
-
-market_billed_placements = Table(
-    "market_billed_placements", metadata,
-    Column("placement_id", String(32), primary_key=True),
-    Column("at", Float, nullable=False),
-)
-
-LINE_FIELDS = ("meter_id", "tenant", "provider", "payee", "job", "site", "grade", "region", "start", "term",
-               "contract", "pf16h_units", "price_units", "amount_cents", "fee_cents", "credit_cents")
 
 
 class MarketRepo:
@@ -252,47 +196,6 @@ class MarketRepo:
 
     def update_reservation(self, rid: str, **values: Any) -> None:
         self.conn.execute(update(market_reservations).where(market_reservations.c.id == rid).values(**values))
-
-    # -- billing ---------------------------------------------------------------------------------
-    def billed_placements(self, ids: list[str]) -> set[str]:
-        if not ids:
-            return set()
-        q = select(market_billed_placements.c.placement_id).where(market_billed_placements.c.placement_id.in_(ids))
-        return {r[0] for r in self.conn.execute(q)}
-
-    def unbilled_placements(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """Ended placements that ran (had a start) and are not billed yet, oldest end first, with
-        their job's tenant, class and spec."""
-        from suanli.store.jobs import jobs, placements
-
-        q = (select(placements, jobs.c.tenant, jobs.c.job_class, jobs.c.spec)
-             .join(jobs, jobs.c.id == placements.c.job_id)
-             .outerjoin(market_billed_placements, market_billed_placements.c.placement_id == placements.c.id)
-             .where(placements.c.ended_at.is_not(None), placements.c.started_at.is_not(None),
-                    market_billed_placements.c.placement_id.is_(None))
-             .order_by(placements.c.ended_at, placements.c.id).limit(limit))
-        return rows(self.conn.execute(q))
-
-    def spent_by_tenant(self) -> dict[str, float]:
-        """What each tenant has been charged (net of SLA credits) on its invoice lines, plus the
-        metered cost of its placements not billed yet."""
-        from sqlalchemy import func
-
-        from suanli.store.jobs import jobs, placements
-
-        li = market_invoice_lines
-        out = {t: float(c or 0) / 100.0 for t, c in self.conn.execute(
-            select(li.c.tenant, func.sum(li.c.amount_cents - li.c.credit_cents)).group_by(li.c.tenant))}
-        q = (select(jobs.c.tenant, func.sum(placements.c.cost)).join(jobs, jobs.c.id == placements.c.job_id)
-             .outerjoin(market_billed_placements, market_billed_placements.c.placement_id == placements.c.id)
-             .where(market_billed_placements.c.placement_id.is_(None)).group_by(jobs.c.tenant))
-        for t, c in self.conn.execute(q):
-            out[t] = out.get(t, 0.0) + float(c or 0)
-        return out
-
-    def mark_billed(self, placement_ids: list[str], at: float) -> None:
-        if placement_ids:
-            self.conn.execute(insert(market_billed_placements), [{"placement_id": i, "at": at} for i in placement_ids])
 
 
 # -- rows -> market values --------------------------------------------------------------------

@@ -9,7 +9,7 @@ Prints one JSON object (``--json``):
   computed when the orders were made) to ``Trade`` objects with ``Decimal`` price and quantities;
 - ``billing_s``: pricing ``--records`` meter records (on-demand, reserved and spot, a few SLA
   failures) and posting them, in atomic batches of ``--batch-size``, to a SQLite ledger file
-  (``settlement.sqlite_ledger``); records are generated per batch (as if read from the meter
+  (``cli.bench.sqlite_ledger``); records are generated per batch (as if read from the meter
   table) and generation is not timed (``generate_s``); ``billing_cpu_s`` is the process CPU time of
   the same work (wall time minus waiting for a shared machine's cores and the disk);
 - ``orders``, ``records``, ``trades``, ``lines``, ``sum_cents`` (the ledger's total: always 0).
@@ -31,8 +31,9 @@ import numpy as np
 
 from suanli.domain.errors import InvalidInput
 from suanli.market.auction import Ask, Bid, Trade, clear, clear_units
-from suanli.market.billing import MeterRecord, TermsBook
+from suanli.market.billing import TermsBook
 from suanli.market.catalog import ProductClass, Term
+from suanli.market.invoice import MeterRecord
 from suanli.market.reserved import ReservedContract
 
 
@@ -124,8 +125,8 @@ def meter_records(n: int, batch: int, rng: np.random.Generator, tenants: int,
 
 
 def measure_billing(n: int, batch: int, seed: int, db: str | None) -> dict[str, Any]:
-    from suanli.settlement.run import bill_batch
-    from suanli.settlement.sqlite_ledger import SqliteLedger
+    from suanli.cli.bench.sqlite_ledger import SqliteLedger
+    from suanli.services.billing import bill_batch
 
     tenants, providers = 50, 20
     book = terms_book(tenants, providers)

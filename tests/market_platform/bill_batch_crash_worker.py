@@ -1,7 +1,8 @@
 """Bill ``n`` records into a SQLite ledger in batches; SIGKILL itself between pricing and posting
-of batch number ``crash_at`` (-1: never). Run by test_settlement_crash.py as a subprocess.
+of batch number ``crash_at`` (-1: never). Run by test_bill_batch_crash.py and test_bill_batch_sqlite.py as a
+subprocess.
 
-usage: python crash_worker.py DB N BATCH_SIZE CRASH_AT
+usage: python tests/market_platform/bill_batch_crash_worker.py DB N BATCH_SIZE CRASH_AT
 """
 
 import os
@@ -9,12 +10,11 @@ import signal
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[2]))      # the repository root, for ``tests``
 
-from settlement_fixtures import BOOK, records  # noqa: E402
-
-from suanli.settlement.run import batches, bill_batch  # noqa: E402
-from suanli.settlement.sqlite_ledger import SqliteLedger  # noqa: E402
+from suanli.cli.bench.sqlite_ledger import SqliteLedger  # noqa: E402
+from suanli.services.billing import batches, bill_batch  # noqa: E402
+from tests.market_platform.ledger_fixtures import BOOK, records  # noqa: E402
 
 
 def main() -> None:

@@ -6,13 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-from settlement_fixtures import BOOK, records
-
+from suanli.cli.bench.sqlite_ledger import SqliteLedger
 from suanli.market.billing import bill
 from suanli.market.ledger import balances
-from suanli.settlement.sqlite_ledger import SqliteLedger
+from tests.market_platform.ledger_fixtures import BOOK, records
 
-WORKER = Path(__file__).parent / "crash_worker.py"
+WORKER = Path(__file__).parent / "bill_batch_crash_worker.py"
 
 
 def run(db, n, size, crash_at):

@@ -1,4 +1,6 @@
-"""A ledger store on SQLite (stdlib ``sqlite3``), implementing ``settlement.ports.LedgerStore``.
+"""The ``suanli bench market`` ledger: a ledger store on one SQLite file (stdlib ``sqlite3``),
+implementing ``services.billing.LedgerStore`` with a schema made for billing a million lines fast.
+(Not a subcommand: it has no ``register``. The platform's ledger is ``suanli.store.ledger``.)
 
 Schema (created if missing)::
 
@@ -38,8 +40,9 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-from suanli.market.billing import Billing, InvoiceLine
+from suanli.market.billing import Billing
 from suanli.market.catalog import Term
+from suanli.market.invoice import InvoiceLine
 from suanli.market.ledger import Posting, Transaction
 
 SCHEMA = """

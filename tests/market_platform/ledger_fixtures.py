@@ -1,11 +1,13 @@
-"""Deterministic meter records and terms for settlement tests (also imported by crash_worker.py)."""
+"""Deterministic meter records and terms for the ``bill_batch`` tests on the bench's SQLite ledger
+(also imported by bill_batch_crash_worker.py)."""
 
 from decimal import Decimal as D
 
 from suanli.config.market_file import load_price_book
 from suanli.market.auction import Trade
-from suanli.market.billing import MeterRecord, TermsBook
+from suanli.market.billing import TermsBook
 from suanli.market.catalog import ProductClass, Term
+from suanli.market.invoice import MeterRecord
 from suanli.market.reserved import ReservedContract
 
 PRICES = load_price_book()

@@ -1,4 +1,4 @@
-"""The SQLite ledger store: round trips, idempotent re-runs, concurrent posting."""
+"""`bill_batch` over the bench's SQLite ledger store: round trips, idempotent re-runs, concurrent posting."""
 
 import subprocess
 import sys
@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from settlement_fixtures import BOOK, records
 
+from suanli.cli.bench.sqlite_ledger import SqliteLedger
 from suanli.market.billing import bill, invoice
 from suanli.market.catalog import Term
 from suanli.market.ledger import balances, transfer
-from suanli.settlement.run import bill_all, bill_batch
-from suanli.settlement.sqlite_ledger import SqliteLedger
+from suanli.services.billing import bill_all, bill_batch
+from tests.market_platform.ledger_fixtures import BOOK, records
 
-WORKER = Path(__file__).parent / "crash_worker.py"
+WORKER = Path(__file__).parent / "bill_batch_crash_worker.py"
 
 
 def test_round_trip_of_lines_transactions_and_balances(tmp_path):
