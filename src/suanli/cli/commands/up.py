@@ -1,5 +1,7 @@
-"""``suanli up``: the whole platform on one machine -- API, scheduler loop and a demo federation of
-three local sites, each served by a local agent -- on a SQLite store in a data directory.
+"""``suanli up``: the whole platform on one machine -- API, scheduler loop and a federation (by
+default a demo of three local sites), each site served by an agent on the site's engine -- on a
+SQLite store in a data directory. Before anything starts, each site's engine is checked (a Slurm
+or Ray site needs its cluster reachable from here); what is missing is named, with exit code 2.
 
 Writes ``DIR/operator.token`` and ``DIR/tenant.token`` (mode 0600); ``up`` again on the same
 directory resumes: same store, same tokens. Ctrl-C stops the agents and the server.
@@ -55,13 +57,38 @@ def _token(p: Any, path: Path, **kw: Any) -> str:
     return secret
 
 
+def check_engines(fed: Any, data: Path) -> list[str]:
+    """One line per site whose engine cannot be used from here (``Backend.check``)."""
+    from suanli.agent.backends import EngineError
+    from suanli.cli.commands.agent import build_backend
+    from suanli.domain.federation import EngineKind
+
+    out = []
+    for site in fed.sites:
+        if site.engine is EngineKind.LOCAL:
+            continue
+        try:
+            build_backend(site.engine.value, dict(site.engine_options), str(data / "work" / site.name))
+        except (EngineError, ValueError) as exc:
+            out.append(f"site {site.name} ({site.engine.value}): {exc}")
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from suanli.api.server import make_server
+    from suanli.config.federation_file import load_federation
     from suanli.services.federation import list_sites, seed_from_file
     from suanli.services.platform import SYSTEM, bootstrap
     from suanli.store.db import sqlite_url
 
     data = Path(args.data_dir).expanduser().resolve()
+    missing = check_engines(load_federation(args.federation), data)
+    if missing:
+        for line in missing:
+            print(f"suanli up: {line}", file=sys.stderr)
+        print("suanli up: start the missing engines (see docs/engines.md) or use a federation without them",
+              file=sys.stderr)
+        return 2
     data.mkdir(parents=True, exist_ok=True)
     (data / "agents").mkdir(exist_ok=True)
     p = bootstrap(sqlite_url(data))
