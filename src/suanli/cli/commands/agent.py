@@ -62,13 +62,15 @@ def _site_engine(client: Any, site: str) -> tuple[str, dict[str, str]]:
 
 def build_backend(name: str, options: dict[str, str], work_dir: str) -> Any:
     """The backend, checked: raises ``EngineError``/``InvalidInput`` with one line a provider can act on."""
-    from suanli.agent.backends import EngineError, get_backend
+    from suanli.agent.backends import BACKENDS, EngineError, get_backend
     from suanli.domain.federation import ENGINE_OPTIONS, EngineKind
 
     known = {e.value: ENGINE_OPTIONS[e] for e in EngineKind}
     unknown = sorted(set(options) - set(known.get(name, ())))
     if name in known and unknown:
         raise EngineError(f"unknown {name} option {unknown[0]!r}; valid: {', '.join(known[name]) or '(none)'}")
+    if name not in BACKENDS:
+        raise EngineError(f"no backend for engine {name!r}; the backends are: {', '.join(BACKENDS.names())}")
     backend = get_backend(name, work_dir=work_dir, **options)
     backend.check()
     return backend
