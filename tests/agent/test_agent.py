@@ -76,3 +76,53 @@ def test_a_sigkilled_agent_leaves_no_job_running(procs: Procs, platform: dict, t
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
 
     wait_for(gone, timeout=5, what="the job's process to die with its agent")
+
+
+def test_a_new_agent_fences_the_old_one_out(procs: Procs, platform: dict, tmp_path: Path) -> None:
+    old = _agent(procs, platform, tmp_path / "old")
+    wait_for(lambda: "placement" in procs.log("agent") or _site_up(platform), timeout=15, what="the first agent up")
+    new = procs.start(["agent", "--site", "nx-hub", "--url", platform["url"], "--token", platform["agent"],
+                       "--interval", "0.1", "--work-dir", str(tmp_path / "new")], "agent-new")
+    # the old agent's next call is refused (409 fenced) and it exits; the new one keeps the site
+    wait_for(lambda: old.poll() is not None, timeout=15, what="the fenced agent to exit")
+    assert "another agent took over" in procs.log("agent")
+    jid = _submit(platform, command=["sh", "-c", "echo ran"])
+    wait_for(lambda: _job(platform, jid)["state"] == "succeeded", timeout=15, what="a job on the new agent")
+    assert new.poll() is None
+
+
+def _site_up(w: dict) -> bool:
+    op = httpx.get(f"{w['url']}/v1/federation", headers=w["tenant"]).json()
+    return bool(op["sites"]["nx-hub"]["health"] == "up")
+
+
+def test_a_job_that_cannot_start_fails_alone_and_the_agent_lives(procs: Procs, platform: dict, tmp_path: Path) -> None:
+    agent = _agent(procs, platform, tmp_path)
+    missing = _submit(platform, command=["/no/such/program"])
+    j = wait_for(lambda: (lambda j: j if j["state"] == "failed" else None)(_job(platform, missing)), timeout=15,
+                 what="the failed start")
+    assert "cannot start" in j["reason"]
+    ok = _submit(platform, command=["sh", "-c", "echo fine"])
+    wait_for(lambda: _job(platform, ok)["state"] == "succeeded", timeout=15, what="the next job")
+    assert agent.poll() is None
+
+
+def test_a_flood_of_output_is_capped_and_the_site_stays_up(procs: Procs, platform: dict, tmp_path: Path) -> None:
+    procs.start(["agent", "--site", "nx-hub", "--url", platform["url"], "--token", platform["agent"], "--interval",
+                 "0.1", "--work-dir", str(tmp_path / "work"), "--log-cap", "200000"], "agent")
+    # 30 MB of output, then a last line; the stored log keeps 100,000 bytes of head and of tail
+    flood = _submit(platform, command=["sh", "-c", "yes 0123456789abcdef | head -c 30000000; echo; echo THE-END"])
+    quiet = _submit(platform, command=["sleep", "4"])
+    j = wait_for(lambda: (lambda j: j if j["state"] == "succeeded" else None)(_job(platform, flood)), timeout=60,
+                 what="the flood to end")
+    text = httpx.get(f"{platform['url']}/v1/jobs/{flood}/logs", params={"limit": 10000},
+                     headers=platform["tenant"]).json()["text"]
+    assert text.startswith("0123456789abcdef\n")
+    assert text.rstrip().endswith("THE-END")
+    dropped = 30_000_000 + len("\nTHE-END\n") - 200_000
+    assert f"[suanli: {dropped} bytes of output dropped here" in text
+    assert len(text) < 200_000 + 200
+    assert j["attempts"] == 1
+    q = wait_for(lambda: (lambda j: j if j["state"] == "succeeded" else None)(_job(platform, quiet)), timeout=30,
+                 what="the other job")
+    assert q["attempts"] == 1          # never requeued: the site kept its lease through the flood

@@ -1,13 +1,17 @@
-"""The agent loop. At start it adopts what its engine still runs for the site (a restarted agent
-neither loses nor repeats work); then, every ``interval`` seconds, in numbered steps:
+"""The agent loop. At start it opens an agent session for its site (which fences out any older
+agent of the site: that one's calls are refused and it exits) and adopts what its engine still
+runs for the site (a restarted agent neither loses nor repeats work); then, every ``interval``
+seconds, in numbered steps:
 
 1. Heartbeat: free accelerators per pool, the engine's inventory (at most every
    ``inventory_s``), and the placements this agent holds; the reply names placements to kill
    (cancelled, preempted, or no longer active on the platform).
 2. Kill what was asked.
 3. Enforce time limits (kill, report ``failed`` with reason ``time_limit``).
-4. Ship new log bytes of every placement (chunks carry their byte offset; retries are idempotent).
-5. Report placements that ended, with their exit codes and the engine's reason.
+4. Ship new log bytes of every placement, within a budget per step, the head and the tail of a
+   long output only (``agent.logs``; chunks carry their byte offset; retries are idempotent).
+5. Report placements that ended (once their log is drained), with their exit codes and the
+   engine's reason.
 6. Lease new placements for this site and start them; report them ``running``.
 
 Failure rules: an engine that does not answer (``EngineUnavailable``) is never taken as "job
@@ -26,10 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suanli.agent.backends import Backend, EngineError, EngineUnavailable, Handle, PoolInventory, PoolSpec
+from suanli.agent.logs import LogShipper
 from suanli.api.client import ApiError, ApiUnreachable, Client
 
 log = logging.getLogger("suanli.agent")
-CHUNK = 64 * 1024
 
 
 def gang_shape(count: int, pool: PoolSpec | None) -> dict[str, int]:
@@ -47,9 +51,10 @@ class Running:
     slots: list[int]
     pool: str
     started: float
-    log_offset: int = 0
     killed: str = ""          # "", "requested", "time_limit"
     reported: bool = False    # the platform acknowledged "running"
+    logs: LogShipper | None = None
+    exit_code: int | None = None   # set once the engine says it ended
 
 
 @dataclass
@@ -59,6 +64,8 @@ class Agent:
     backend: Backend
     interval: float = 0.5
     inventory_s: float = 2.0
+    log_cap: int = 10 * 2**20          # bytes of a placement's output kept: half head, half tail
+    log_step: int = 2**20              # bytes shipped per placement per step
     running: dict[str, Running] = field(default_factory=dict)
     waiting: dict[str, dict[str, Any]] = field(default_factory=dict)   # held, not started or adopted yet
     slots: dict[str, set[int]] = field(default_factory=dict)   # free slot indexes per pool
@@ -68,6 +75,8 @@ class Agent:
     _adopted: bool = False
 
     def load_site(self) -> None:
+        session = self.client.post("/v1/agent/session")["session"]
+        self.client.http.headers["X-Agent-Session"] = session
         site = self.client.get(f"/v1/sites/{self.site}")
         self.pools = {p["name"]: PoolSpec(p["name"], p["accelerator"], int(p["per_node"]), int(p["nodes"]))
                       for p in site["pools"]}
@@ -159,10 +168,13 @@ class Agent:
         for r in list(self.running.values()):
             if not r.reported:
                 self.report_running(r)
-            self.ship_logs(r)                                                                            # 4
-            code = self._poll(r)
-            if code is not None:
-                self.finish(r, code)                                                                     # 5
+            if r.exit_code is None:
+                self.ship_logs(r)                                                                        # 4
+                r.exit_code = self._poll(r)
+            if r.exit_code is not None:
+                self.ship_logs(r, final=True)
+                if self._shipper(r).drained():
+                    self.finish(r, r.exit_code)                                                          # 5
         for pl in self.client.post("/v1/agent/lease", {"max": 64})["items"]:                            # 6
             self.start(pl)
 
@@ -180,22 +192,28 @@ class Agent:
             log.exception("polling %s failed", r.placement["placement_id"])
             return None
 
-    def ship_logs(self, r: Running) -> None:
-        while True:
-            try:
-                data = r.handle.read_log(r.log_offset, CHUNK)
-            except Exception:  # noqa: BLE001
-                log.exception("reading the log of %s failed", r.placement["placement_id"])
-                return
-            if not data:
-                return
+    def _shipper(self, r: Running) -> LogShipper:
+        if r.logs is None:
             pid = r.placement["placement_id"]
-            self.client.post(f"/v1/agent/placements/{pid}/logs",
-                             {"offset": r.log_offset, "data": data.decode("utf-8", errors="replace")})
-            r.log_offset += len(data)
+
+            def send(offset: int, text: str) -> None:
+                self.client.post(f"/v1/agent/placements/{pid}/logs", {"offset": offset, "data": text})
+
+            r.logs = LogShipper(r.handle.read_log, send, head=self.log_cap // 2, tail=self.log_cap - self.log_cap // 2,
+                                step=self.log_step)
+        return r.logs
+
+    def ship_logs(self, r: Running, final: bool = False) -> None:
+        try:
+            self._shipper(r).pump(final=final)
+        except (ApiError, ApiUnreachable):
+            raise
+        except Exception:  # noqa: BLE001  (a log the engine cannot give is not a reason to stop)
+            log.exception("reading the log of %s failed", r.placement["placement_id"])
+            if final:
+                self._shipper(r).done = True
 
     def finish(self, r: Running, code: int) -> None:
-        self.ship_logs(r)
         pid = r.placement["placement_id"]
         reason = getattr(r.handle, "reason", "") or ""
         if r.killed == "requested":
@@ -270,6 +288,9 @@ class Agent:
                 log.warning("API refused: %s", exc)
                 if exc.status == 401:
                     raise
+                if exc.code == "fenced":
+                    log.error("another agent took over site %s; this one stops (its work is left to it)", self.site)
+                    return
             except Exception:  # noqa: BLE001  (the agent outlives any one bad step)
                 log.exception("agent step failed; retrying")
             if stop is not None and stop.is_set():

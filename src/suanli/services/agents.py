@@ -2,6 +2,12 @@
 lease new placements, report status and exit codes, ship logs. An agent token acts only for
 its own site.
 
+Sessions: an agent opens a session for its site (``open_session``) and sends its id with every
+call; opening a new one fences the previous agent out: its heartbeats, leases, reports and logs
+are refused with ``Fenced`` and it exits. So two agents never act for one site at once (a
+platform restart that leaves an old agent alive next to a new one cannot livelock). Calls without
+a session are accepted only while the site has never had one.
+
 Leases: a placement goes assigned -> leased exactly once (a conditional update), so no two
 agents ever start the same placement. An agent that stops sending heartbeats for
 ``settings.lease_s`` loses its site (the control loop requeues its jobs); a heartbeat that no
@@ -17,7 +23,7 @@ from typing import Any
 
 from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.services.access import require
-from suanli.services.errors import Conflict, NotFound
+from suanli.services.errors import Conflict, Fenced, NotFound
 from suanli.services.lifecycle import end_placement
 from suanli.services.platform import Caller, Platform
 
@@ -29,8 +35,38 @@ def _site(caller: Caller) -> str:
     return caller.site or ""
 
 
+def _check_session(row: dict[str, Any], session: str | None) -> None:
+    current = row.get("agent_session")
+    if current is not None and session != current:
+        raise Fenced(f"another agent session took over site {row['name']!r}; this agent must stop",
+                     field="session")
+
+
+def open_session(p: Platform, caller: Caller) -> dict[str, Any]:
+    """Start this agent's session for its site; every earlier session is fenced out from now on."""
+    site = _site(caller)
+    now = p.now()
+    session = secrets.token_hex(16)
+    with p.uow() as uow:
+        row = uow.federation.site(site, for_update=True)
+        if row is None:
+            raise NotFound(f"no site {site!r}", field="site")
+        uow.federation.update_site(site, bump=False, agent_session=session)
+        uow.audit.record(now, caller.actor, caller.role, "agent.session", site, fenced=row.get("agent_session"))
+    return {"site": site, "session": session}
+
+
+def check_session(p: Platform, caller: Caller, session: str | None) -> None:
+    """Refuse a call from an agent session that is not the site's current one (``Fenced``)."""
+    with p.uow() as uow:
+        row = uow.federation.site(_site(caller))
+        if row is not None:
+            _check_session(row, session)
+
+
 def heartbeat(p: Platform, caller: Caller, *, free: dict[str, int], held: list[str],
-              info: dict[str, Any] | None = None, inventory: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+              info: dict[str, Any] | None = None, inventory: dict[str, dict[str, Any]] | None = None,
+              session: str | None = None) -> dict[str, Any]:
     """``free``: what the site can take now per pool; ``inventory``: what its engine reports per
     pool (total, free, healthy, external, nodes), kept on the pool with the time it was seen."""
     site = _site(caller)
@@ -39,6 +75,7 @@ def heartbeat(p: Platform, caller: Caller, *, free: dict[str, int], held: list[s
         row = uow.federation.site(site, for_update=True)
         if row is None:
             raise NotFound(f"no site {site!r}", field="site")
+        _check_session(row, session)
         pools = {pl["name"] for pl in uow.federation.pools(site)}
         for key, names in (("free", free), ("inventory", inventory or {})):
             for name in names:
@@ -146,7 +183,7 @@ def append_logs(p: Platform, caller: Caller, placement_id: str, *, offset: int, 
         pl = uow.jobs.placement(placement_id)
         if pl is None or pl["site"] != site:
             raise NotFound(f"no placement {placement_id!r} at site {site!r}", field="placement_id")
-        stored = uow.jobs.append_log(pl["job_id"], placement_id, offset, data)
+        stored = uow.jobs.append_log(pl["job_id"], placement_id, offset, data, cap=p.settings.log_cap)
     return {"placement_id": placement_id, "stored": stored}
 
 

@@ -7,6 +7,7 @@
         ├── Forbidden (403)                    the role or scope does not allow this
         ├── NotFound (404)                     no such object (or not visible to the caller)
         └── Conflict (409)                     the object is in a state that forbids this
+            └── Fenced (409)                   another agent session took over this site
 """
 
 from __future__ import annotations
@@ -42,3 +43,10 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     status = 409
     code = "conflict"
+
+
+class Fenced(Conflict):
+    """The caller's agent session is no longer the site's: a newer agent took over. The old agent
+    must stop (its leases, reports and heartbeats are refused)."""
+
+    code = "fenced"

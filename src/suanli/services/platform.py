@@ -26,6 +26,7 @@ class Settings:
     market_s: float = 5.0          # the market's periodic step (spot clearing, billing)
     market_prices: str | None = None   # a price book YAML instead of the packaged one
     market_grades: str | None = None   # grade rules YAML instead of the packaged ones
+    log_cap: int = 10 * 2**20 + 2**16  # bytes of one placement's output the store keeps (agents keep 10 MiB)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -37,7 +38,8 @@ class Settings:
                    profile=env.get("SUANLI_PROFILE", cls.profile),
                    market_s=float(env.get("SUANLI_MARKET_S", cls.market_s)),
                    market_prices=env.get("SUANLI_MARKET_PRICES") or None,
-                   market_grades=env.get("SUANLI_MARKET_GRADES") or None)
+                   market_grades=env.get("SUANLI_MARKET_GRADES") or None,
+                   log_cap=int(env.get("SUANLI_LOG_CAP", cls.log_cap)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -69,6 +69,7 @@ sites = Table(
     Column("last_heartbeat", Float, nullable=True),
     Column("lease_s", Float, nullable=False, default=15.0),
     Column("live", Text, nullable=False, default="{}"),
+    Column("agent_session", String(64), nullable=True),   # the agent session that may act for the site
     Column("created_at", Float, nullable=False),
 )
 

@@ -205,12 +205,18 @@ class JobRepo:
         return rows(self.conn.execute(q))
 
     # -- logs --------------------------------------------------------------------------------
-    def append_log(self, job_id: str, placement_id: str, offset: int, data: str) -> bool:
-        """Store one chunk; a chunk already stored at that offset (an agent's retry) is skipped."""
+    def append_log(self, job_id: str, placement_id: str, offset: int, data: str, *, cap: int | None = None) -> bool:
+        """Store one chunk; a chunk already stored at that offset (an agent's retry) is skipped, and
+        so is one that would take the placement's stored output past ``cap`` characters."""
         exists = self.conn.execute(select(job_logs.c.id).where(job_logs.c.placement_id == placement_id,
                                                                job_logs.c.offset == offset)).first()
         if exists:
             return False
+        if cap is not None:
+            stored = self.conn.execute(select(func.coalesce(func.sum(func.length(job_logs.c.data)), 0))
+                                       .where(job_logs.c.placement_id == placement_id)).scalar()
+            if int(stored or 0) + len(data) > cap:
+                return False
         self.conn.execute(insert(job_logs).values(job_id=job_id, placement_id=placement_id, offset=offset, data=data))
         return True
 

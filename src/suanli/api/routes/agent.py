@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Header
 
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.render import JSON, ok
@@ -12,27 +14,40 @@ from suanli.services import agents
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
 
 
+Session = Annotated[str | None, Header(alias="X-Agent-Session", max_length=64)]
+
+
+@router.post("/session")
+def open_session(p: PlatformDep, caller: CallerDep) -> JSON:
+    """Start an agent session for the caller's site; earlier sessions are fenced out (409 fenced)."""
+    return ok(agents.open_session(p, caller))
+
+
 @router.post("/heartbeat")
-def heartbeat(body: HeartbeatCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+def heartbeat(body: HeartbeatCreate, p: PlatformDep, caller: CallerDep, session: Session = None) -> JSON:
     return ok(agents.heartbeat(p, caller, free=body.free, held=body.held, info=body.info,
-                               inventory={k: v.model_dump() for k, v in body.inventory.items()}))
+                               inventory={k: v.model_dump() for k, v in body.inventory.items()}, session=session))
 
 
 @router.post("/lease")
-def lease(body: LeaseCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+def lease(body: LeaseCreate, p: PlatformDep, caller: CallerDep, session: Session = None) -> JSON:
+    agents.check_session(p, caller, session)
     return ok({"items": agents.lease(p, caller, max_placements=body.max)})
 
 
 @router.get("/placements")
-def held(p: PlatformDep, caller: CallerDep) -> JSON:
+def held(p: PlatformDep, caller: CallerDep, session: Session = None) -> JSON:
+    agents.check_session(p, caller, session)
     return ok({"items": agents.held(p, caller)})
 
 
 @router.post("/placements/{placement_id}/status")
-def report(placement_id: str, body: ReportCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+def report(placement_id: str, body: ReportCreate, p: PlatformDep, caller: CallerDep, session: Session = None) -> JSON:
+    agents.check_session(p, caller, session)
     return ok(agents.report(p, caller, placement_id, **body.model_dump()))
 
 
 @router.post("/placements/{placement_id}/logs")
-def logs(placement_id: str, body: LogCreate, p: PlatformDep, caller: CallerDep) -> JSON:
+def logs(placement_id: str, body: LogCreate, p: PlatformDep, caller: CallerDep, session: Session = None) -> JSON:
+    agents.check_session(p, caller, session)
     return ok(agents.append_logs(p, caller, placement_id, offset=body.offset, data=body.data))

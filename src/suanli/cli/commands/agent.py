@@ -30,6 +30,9 @@ def register(sub: Any) -> None:
     p.add_argument("--url", default=None, help="API URL (default: $SUANLI_URL)")
     p.add_argument("--work-dir", default=None, help="where job logs and the agent's files go")
     p.add_argument("--interval", type=float, default=0.5, help="seconds between heartbeats")
+    p.add_argument("--log-cap", type=int, default=10 * 2**20,
+                   help="bytes of each placement's output to keep: the first and the last half (default 10 MiB)")
+    p.add_argument("--log-file", default=None, help="log here, rotated at 10 MiB (3 kept), instead of stderr")
     p.set_defaults(func=run)
 
 
@@ -81,7 +84,14 @@ def run(args: argparse.Namespace) -> int:
     from suanli.agent.backends import EngineError
     from suanli.api.client import Client
 
-    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s agent[{args.site}] %(levelname)s %(message)s")
+    handlers: list[logging.Handler] | None = None
+    if args.log_file:
+        from logging.handlers import RotatingFileHandler
+
+        handlers = [RotatingFileHandler(args.log_file, maxBytes=10 * 2**20, backupCount=3)]
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s agent[{args.site}] %(levelname)s %(message)s",
+                        handlers=handlers)
+    logging.getLogger("httpx").setLevel(logging.WARNING)   # not a line per request
     token = args.token
     if args.token_file:
         token = Path(args.token_file).read_text().strip()
@@ -96,7 +106,7 @@ def run(args: argparse.Namespace) -> int:
     except EngineError as exc:
         print(f"suanli agent: {name}: {exc}", file=sys.stderr)
         return 2
-    agent = Agent(client, args.site, backend, interval=args.interval)
+    agent = Agent(client, args.site, backend, interval=args.interval, log_cap=args.log_cap)
 
     def _stop(*_: Any) -> None:
         agent.shutdown()

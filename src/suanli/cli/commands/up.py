@@ -74,6 +74,51 @@ def check_engines(fed: Any, data: Path) -> list[str]:
     return out
 
 
+class Agents:
+    """The site agents ``up`` runs: each dies with ``up`` (``PR_SET_PDEATHSIG``), so a killed ``up``
+    leaves none behind; one that dies is started again (at most every 2 s; every 30 s after an
+    exit code 2, an engine that cannot be used). Each logs to ``agents/SITE.log`` (rotated) and
+    prints what happens before its logging starts to ``agents/SITE.out``."""
+
+    def __init__(self, data: Path, url: str) -> None:
+        self.data, self.url = data, url
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.next_start: dict[str, float] = {}
+
+    def start(self, site: str) -> None:
+        from suanli.agent.lifetime import die_with_parent
+
+        d = self.data / "agents"
+        with open(d / f"{site}.out", "ab") as out:
+            self.procs[site] = subprocess.Popen(
+                [sys.executable, "-m", "suanli.cli.main", "agent", "--site", site, "--url", self.url,
+                 "--token-file", str(d / f"{site}.token"), "--work-dir", str(self.data / "work" / site),
+                 "--log-file", str(d / f"{site}.log")],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+
+    def supervise(self, stop: threading.Event) -> None:
+        while not stop.wait(1.0):
+            for site, proc in list(self.procs.items()):
+                code = proc.poll()
+                if code is None:
+                    continue
+                now = time.monotonic()
+                due = self.next_start.setdefault(site, now + (30.0 if code == 2 else 2.0))
+                if now >= due:
+                    del self.next_start[site]
+                    print(f"suanli up: the agent of {site} exited ({code}); starting it again", flush=True)
+                    self.start(site)
+
+    def stop(self) -> None:
+        for a in self.procs.values():
+            a.terminate()
+        for a in self.procs.values():
+            try:
+                a.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                a.kill()
+
+
 def run(args: argparse.Namespace) -> int:
     from suanli.api.server import make_server
     from suanli.config.federation_file import load_federation
@@ -99,25 +144,23 @@ def run(args: argparse.Namespace) -> int:
         _token(p, data / "tenant.token", role="tenant", tenant=tenant, name="suanli up demo tenant")
     url = f"http://{args.host}:{args.port}"
     server, loop = make_server(p, args.host, args.port)
-    agents: list[subprocess.Popen[bytes]] = []
+    agents = Agents(data, url)
 
     def start_agents() -> None:
         while not server.started:
             time.sleep(0.05)
         for site in list_sites(p, SYSTEM):
-            tok = data / "agents" / f"{site['name']}.token"
-            _token(p, tok, role="agent", site=site["name"], name=f"agent of {site['name']}")
-            log = open(data / "agents" / f"{site['name']}.log", "ab")
-            agents.append(subprocess.Popen(
-                [sys.executable, "-m", "suanli.cli.main", "agent", "--site", site["name"], "--url", url,
-                 "--token-file", str(tok), "--work-dir", str(data / "work" / site["name"])],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+            _token(p, data / "agents" / f"{site['name']}.token", role="agent", site=site["name"],
+                   name=f"agent of {site['name']}")
+            agents.start(site["name"])
         print(f"suanli is up at {url}  (API docs: {url}/docs)", flush=True)
         print(f"  operator token: {data / 'operator.token'}   tenant token ({tenant}): {data / 'tenant.token'}"
               "   (mode 0600)", flush=True)
         print(f"  try:  export SUANLI_URL={url} SUANLI_TOKEN=$(cat {data / 'tenant.token'})", flush=True)
         print("        suanli submit --gpus 2 --class train -- python3 -c 'print(42)'", flush=True)
-        print(f"  {len(agents)} site agents running (logs in {data / 'agents'}); Ctrl-C stops everything", flush=True)
+        print(f"  {len(agents.procs)} site agents running (logs in {data / 'agents'}); Ctrl-C stops everything",
+              flush=True)
+        agents.supervise(loop.stop)
 
     loop.start()
     threading.Thread(target=start_agents, daemon=True).start()
@@ -128,12 +171,6 @@ def run(args: argparse.Namespace) -> int:
         pass   # Ctrl-C is how `up` is stopped
     finally:
         loop.stop.set()
-        for a in agents:
-            a.terminate()
-        for a in agents:
-            try:
-                a.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                a.kill()
+        agents.stop()
         print("suanli stopped", flush=True)
     return 0
