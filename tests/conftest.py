@@ -183,3 +183,19 @@ class Cli:
     def json(self, *args: str) -> Any:
         at = args.index("--") if "--" in args else len(args)
         return json.loads(self.run(*args[:at], "--json", *args[at:]).stdout)
+
+
+def agent_pids(data: Path, site: str | None = None) -> list[int]:
+    """Pids of live ``suanli agent`` processes started for the data directory ``data`` (by ``up``),
+    of one site or all."""
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if (b"agent" in cmd and any(str(data).encode() in c for c in cmd)
+                    and (site is None or site.encode() in cmd)):
+                out.append(int(d.name))
+    return out

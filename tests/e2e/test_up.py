@@ -12,22 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli, Procs, free_port, wait_for, wait_healthy
+from tests.conftest import Cli, Procs, agent_pids, free_port, wait_for, wait_healthy
 
 pytestmark = pytest.mark.slow
 
 
 
 def _agent_pid(site: str, data: Path) -> int | None:
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                cmd = (d / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"agent" in cmd and site.encode() in cmd and any(str(data).encode() in c for c in cmd):
-                return int(d.name)
-    return None
+    pids = agent_pids(data, site)
+    return pids[0] if pids else None
 
 
 @pytest.fixture(scope="module")

@@ -10,24 +10,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import Cli, Procs, free_port, wait_for, wait_healthy
+from tests.conftest import Cli, Procs, agent_pids, free_port, wait_for, wait_healthy
 
 pytestmark = pytest.mark.slow
 
 JOBS = 50
-
-
-def _agents_of(data: Path) -> list[int]:
-    out = []
-    for d in Path("/proc").iterdir():
-        if d.name.isdigit():
-            try:
-                cmd = (d / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if b"agent" in cmd and any(str(data).encode() in c for c in cmd):
-                out.append(int(d.name))
-    return out
 
 
 def test_sigkill_up_with_50_jobs_in_flight_and_restart(procs: Procs, tmp_path: Path) -> None:
@@ -52,7 +39,7 @@ def test_sigkill_up_with_50_jobs_in_flight_and_restart(procs: Procs, tmp_path: P
     wait_for(lambda: sum(j["state"] == "running" for j in cli.json("jobs", "--limit", "100")["items"]) >= 10,
              timeout=30, what="jobs running")
     procs.kill(up, signal.SIGKILL)
-    wait_for(lambda: not _agents_of(data), timeout=10, what="the agents to die with up")
+    wait_for(lambda: not agent_pids(data), timeout=10, what="the agents to die with up")
 
     procs.start(["up", "--port", str(port), "--data-dir", str(data)], "up-again", env)
     wait_healthy(url)
@@ -66,4 +53,4 @@ def test_sigkill_up_with_50_jobs_in_flight_and_restart(procs: Procs, tmp_path: P
     for jid in ids:
         assert (marks / jid).read_text() == "done\n", f"{jid} ran to its end more than once (or never)"
     assert max(j["attempts"] for j in jobs) <= 3           # no job was started over and over
-    assert len(_agents_of(data)) == 3                     # one agent per site, not old and new side by side
+    assert len(agent_pids(data)) == 3                     # one agent per site, not old and new side by side

@@ -31,6 +31,7 @@ Errors::
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -100,6 +101,16 @@ class Backend(Protocol):
     def start(self, placement: dict[str, Any], slots: list[int]) -> Handle: ...
     def adopt(self, placement: dict[str, Any]) -> Handle | None: ...
     def inventory(self, pools: list[PoolSpec]) -> dict[str, PoolInventory]: ...
+
+
+def read_log_file(path: str | os.PathLike[str], offset: int, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a log file from byte ``offset``; ``b""`` before the file exists."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read(limit)
+    except FileNotFoundError:
+        return b""
 
 
 def _local() -> type:

@@ -67,7 +67,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from suanli.agent.backends import EngineError, EngineUnavailable, NodeState, PoolInventory, PoolSpec
+from suanli.agent.backends import (
+    EngineError,
+    EngineUnavailable,
+    NodeState,
+    PoolInventory,
+    PoolSpec,
+    read_log_file,
+)
 from suanli.agent.backends import slurm_parse as sp
 
 Runner = Callable[[Sequence[str], "str | None", float], "tuple[int, str, str]"]
@@ -244,12 +251,7 @@ class SlurmHandle:
             self._kill_pending = True
 
     def read_log(self, offset: int, limit: int) -> bytes:
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(offset)
-                return f.read(limit)
-        except FileNotFoundError:
-            return b""
+        return read_log_file(self.log_path, offset, limit)
 
 
 class SlurmBackend:

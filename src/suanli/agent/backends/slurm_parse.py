@@ -70,18 +70,24 @@ def _expand_one(item: str) -> list[str]:
     return out
 
 
-def expand_hostlist(hostlist: str) -> list[str]:
-    """``n[1-3,07],gpu-a`` -> ``["n1", "n2", "n3", "n07", "gpu-a"]`` (zero padding is kept)."""
+def split_top_level(text: str, opening: str, closing: str) -> list[str]:
+    """Split at commas outside ``opening``/``closing`` brackets: ``a[1,2],b`` -> ``["a[1,2]", "b"]``."""
     items, depth, cur = [], 0, ""
-    for ch in hostlist.strip():
+    for ch in text.strip():
         if ch == "," and depth == 0:
             items.append(cur)
             cur = ""
             continue
-        depth += ch == "["
-        depth -= ch == "]"
+        depth += ch == opening
+        depth -= ch == closing
         cur += ch
     items.append(cur)
+    return items
+
+
+def expand_hostlist(hostlist: str) -> list[str]:
+    """``n[1-3,07],gpu-a`` -> ``["n1", "n2", "n3", "n07", "gpu-a"]`` (zero padding is kept)."""
+    items = split_top_level(hostlist, "[", "]")
     out: list[str] = []
     for item in items:
         if item and item not in ("(null)", "None"):
@@ -95,17 +101,7 @@ def parse_gres(gres: str, name: str = "gpu") -> dict[str, int]:
     ``gpu:4`` -> ``{"": 4}``; ``gpu:a100:2(IDX:0-1),gpu:v100:1(S:0)`` -> ``{"a100": 2, "v100": 1}``;
     ``gpu:(null):0(IDX:N/A)``, ``(null)`` and ``N/A`` -> ``{}`` (or a zero count)."""
     out: dict[str, int] = {}
-    depth, cur, items = 0, "", []
-    for ch in gres.strip():
-        if ch == "," and depth == 0:
-            items.append(cur)
-            cur = ""
-            continue
-        depth += ch == "("
-        depth -= ch == ")"
-        cur += ch
-    items.append(cur)
-    for item in items:
+    for item in split_top_level(gres, "(", ")"):
         item = re.sub(r"\([^()]*\)$", "", item.replace("(null)", "").strip())
         parts = item.split(":")
         if parts[0] != name or len(parts) < 2:
