@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import time
 from pathlib import Path
 from typing import Any
@@ -49,10 +50,17 @@ def resolve(url: str | None = None, token: str | None = None) -> tuple[str, str 
 
 
 class Client:
-    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 10.0) -> None:
+    """The API over HTTP(S). ``ca_file`` (default ``$SUANLI_CA_FILE``): the certificate (or CA) to
+    trust for an ``https://`` URL, e.g. the self-signed one ``suanli up --tls`` writes; without it
+    the system's CAs are trusted. Certificates are always verified."""
+
+    def __init__(self, url: str | None = None, token: str | None = None, timeout: float = 10.0,
+                 ca_file: str | None = None) -> None:
         self.url, self.token = resolve(url, token)
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
-        self.http = httpx.Client(base_url=self.url.rstrip("/"), headers=headers, timeout=timeout)
+        ca = ca_file or os.environ.get("SUANLI_CA_FILE") or None
+        self.http = httpx.Client(base_url=self.url.rstrip("/"), headers=headers, timeout=timeout,
+                                 verify=ssl.create_default_context(cafile=ca) if ca else True)
 
     def request(self, method: str, path: str, *, json_body: Any = None, params: Any = None,
                 headers: dict[str, str] | None = None) -> Any:

@@ -129,6 +129,7 @@ class TokenCreate(Strict):
     tenant: Name | None = None
     provider: Name | None = None
     site: Name | None = None
+    expires_in: float | None = Field(None, gt=0, le=10 * 365 * 86400, description="lifetime in seconds")
 
 
 class TokenPublic(BaseModel):
@@ -140,7 +141,8 @@ class TokenPublic(BaseModel):
     site: str | None
     created_at: float
     revoked_at: float | None
-    secret: str | None = Field(None, description="shown once, at creation")
+    expires_at: float | None = None
+    secret: str | None = Field(None, description="shown once, at creation and rotation")
 
 
 # -- jobs ----------------------------------------------------------------------------------------

@@ -31,11 +31,12 @@ def emit(data: Any) -> None:
 def client(args: argparse.Namespace) -> Any:
     from suanli.api.client import Client
 
-    return Client(getattr(args, "url", None), getattr(args, "token", None))
+    return Client(getattr(args, "url", None), getattr(args, "token", None), ca_file=getattr(args, "ca_file", None))
 
 
 def add_api_flags(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
     p.add_argument("--url", default=None, help="API URL (default $SUANLI_URL)")
     p.add_argument("--token", default=None, help="API token (default $SUANLI_TOKEN)")
+    p.add_argument("--ca-file", default=None, help="certificate to trust for https (default $SUANLI_CA_FILE)")
     if json_flag:
         p.add_argument("--json", action="store_true", help="print JSON")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, Float, String, Table, insert, select, update
+from sqlalchemy import Column, Float, String, Table, insert, select, text, update
 from sqlalchemy.engine import Connection
 
 from suanli.store.db import metadata
@@ -26,7 +26,10 @@ api_tokens = Table(
     Column("created_at", Float, nullable=False),
     Column("created_by", String(32), nullable=True),
     Column("revoked_at", Float, nullable=True),
+    Column("expires_at", Float, nullable=True),     # NULL: never expires
 )
+
+CHANNEL = "suanli_tokens"   # PostgreSQL NOTIFY channel: a token was revoked or rotated
 
 
 class TokenRepo:
@@ -50,3 +53,14 @@ class TokenRepo:
 
     def revoke(self, token_id: str, at: float) -> None:
         self.conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(revoked_at=at))
+        self.changed()
+
+    def set_hash(self, token_id: str, digest: str) -> None:
+        self.conn.execute(update(api_tokens).where(api_tokens.c.id == token_id).values(hash=digest))
+        self.changed()
+
+    def changed(self) -> None:
+        """Tell every API replica, at commit, to drop the tokens it verified (PostgreSQL NOTIFY;
+        one SQLite file has one server process, whose own cache the service clears)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text(f"NOTIFY {CHANNEL}"))

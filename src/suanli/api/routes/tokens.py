@@ -28,6 +28,13 @@ def revoke_token(token_id: str, p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(tokens.revoke_token(p, caller, token_id))
 
 
+@router.post("/tokens/{token_id}/rotate", responses={200: {"model": TokenPublic}})
+def rotate_token(token_id: str, p: PlatformDep, caller: CallerDep) -> JSON:
+    """A new secret for the token (shown once); the old secret stops working on every replica."""
+    row, secret = tokens.rotate_token(p, caller, token_id)
+    return ok({**row, "secret": secret})
+
+
 @router.get("/audit")
 def read_audit(p: PlatformDep, caller: CallerDep, subject: str | None = None, action: str | None = None,
                after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> JSON:

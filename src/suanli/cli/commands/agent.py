@@ -28,6 +28,7 @@ def register(sub: Any) -> None:
     p.add_argument("--token", default=None, help="agent token (default: $SUANLI_TOKEN)")
     p.add_argument("--token-file", default=None, help="read the agent token from this file")
     p.add_argument("--url", default=None, help="API URL (default: $SUANLI_URL)")
+    p.add_argument("--ca-file", default=None, help="certificate to trust for https (default: $SUANLI_CA_FILE)")
     p.add_argument("--work-dir", default=None, help="where job logs and the agent's files go")
     p.add_argument("--interval", type=float, default=0.5, help="seconds between heartbeats")
     p.add_argument("--log-cap", type=int, default=10 * 2**20,
@@ -95,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     token = args.token
     if args.token_file:
         token = Path(args.token_file).read_text().strip()
-    client = Client(args.url, token)
+    client = Client(args.url, token, ca_file=args.ca_file)
     work = args.work_dir or os.path.join(".suanli-agent", args.site)
     name, options = args.backend, parse_options(args.option)
     if name is None:

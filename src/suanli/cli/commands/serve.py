@@ -17,7 +17,27 @@ def register(sub: Any) -> None:
     p.add_argument("--reuse-port", action="store_true", help="let several replicas listen on one port")
     p.add_argument("--no-scheduler", action="store_true", help="serve the API only")
     p.add_argument("--seed", default=None, help="load this federation YAML (path or packaged name) into the store")
+    add_tls_flags(p)
     p.set_defaults(func=run)
+
+
+def add_tls_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tls-cert", default=None, help="serve HTTPS with this certificate (PEM)")
+    p.add_argument("--tls-key", default=None, help="the certificate's private key (PEM)")
+
+
+def tls_pair(args: argparse.Namespace) -> tuple[str, str] | None:
+    """The (certificate, key) files to serve HTTPS with, or None; both or neither must be given."""
+    from suanli.domain.errors import InvalidInput
+
+    cert, key = getattr(args, "tls_cert", None), getattr(args, "tls_key", None)
+    if bool(cert) != bool(key):
+        raise InvalidInput("give both --tls-cert and --tls-key", field="--tls-key" if cert else "--tls-cert",
+                           value=cert or key, fix="pass the certificate and its private key, both PEM files")
+    for flag, path in (("--tls-cert", cert), ("--tls-key", key)):
+        if path and not os.path.isfile(path):
+            raise InvalidInput("file not found", field=flag, value=path, fix="give a readable PEM file")
+    return (cert, key) if cert and key else None
 
 
 def database_url(args: argparse.Namespace) -> str:
@@ -34,5 +54,6 @@ def run(args: argparse.Namespace) -> int:
     platform = bootstrap(database_url(args))
     if args.seed:
         seed_from_file(platform, args.seed)
-    serve(platform, args.host, args.port, scheduler=not args.no_scheduler, reuse_port=args.reuse_port)
+    serve(platform, args.host, args.port, scheduler=not args.no_scheduler, reuse_port=args.reuse_port,
+          tls=tls_pair(args))
     return 0

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from suanli.cli.commands.serve import add_tls_flags
+
 
 def register(sub: Any) -> None:
     p = sub.add_parser("up", help="start the platform on this machine (what `make run` calls)")
@@ -26,6 +28,9 @@ def register(sub: Any) -> None:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--data-dir", default=os.environ.get("SUANLI_DATA_DIR", ".suanli"))
     p.add_argument("--federation", default="demo-local", help="federation YAML (path or packaged name) to seed")
+    p.add_argument("--tls", action="store_true", help="serve HTTPS with a self-signed certificate made in the data "
+                                                      "directory (tls.crt); clients trust it with SUANLI_CA_FILE")
+    add_tls_flags(p)
     p.set_defaults(func=run)
 
 
@@ -80,8 +85,8 @@ class Agents:
     exit code 2, an engine that cannot be used). Each logs to ``agents/SITE.log`` (rotated) and
     prints what happens before its logging starts to ``agents/SITE.out``."""
 
-    def __init__(self, data: Path, url: str) -> None:
-        self.data, self.url = data, url
+    def __init__(self, data: Path, url: str, ca_file: str | None = None) -> None:
+        self.data, self.url, self.ca_file = data, url, ca_file
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.next_start: dict[str, float] = {}
 
@@ -93,7 +98,7 @@ class Agents:
             self.procs[site] = subprocess.Popen(
                 [sys.executable, "-m", "suanli.cli.main", "agent", "--site", site, "--url", self.url,
                  "--token-file", str(d / f"{site}.token"), "--work-dir", str(self.data / "work" / site),
-                 "--log-file", str(d / f"{site}.log")],
+                 "--log-file", str(d / f"{site}.log"), *(["--ca-file", self.ca_file] if self.ca_file else [])],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
 
     def supervise(self, stop: threading.Event) -> None:
@@ -121,6 +126,7 @@ class Agents:
 
 def run(args: argparse.Namespace) -> int:
     from suanli.api.server import make_server
+    from suanli.cli.commands.serve import tls_pair
     from suanli.config.federation_file import load_federation
     from suanli.services.federation import list_sites, seed_from_file
     from suanli.services.platform import SYSTEM, bootstrap
@@ -142,9 +148,16 @@ def run(args: argparse.Namespace) -> int:
     tenant = fed.tenants[0].name if fed.tenants else None
     if tenant:
         _token(p, data / "tenant.token", role="tenant", tenant=tenant, name="suanli up demo tenant")
-    url = f"http://{args.host}:{args.port}"
-    server, loop = make_server(p, args.host, args.port)
-    agents = Agents(data, url)
+    tls = tls_pair(args)
+    if tls is None and args.tls:
+        from suanli.cli.tls import self_signed
+
+        if not (data / "tls.crt").exists() or not (data / "tls.key").exists():
+            self_signed(data / "tls.crt", data / "tls.key")
+        tls = (str(data / "tls.crt"), str(data / "tls.key"))
+    url = f"{'https' if tls else 'http'}://{args.host}:{args.port}"
+    server, loop = make_server(p, args.host, args.port, tls=tls)
+    agents = Agents(data, url, ca_file=tls[0] if tls else None)
 
     def start_agents() -> None:
         while not server.started:
@@ -156,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"suanli is up at {url}  (API docs: {url}/docs)", flush=True)
         print(f"  operator token: {data / 'operator.token'}   tenant token ({tenant}): {data / 'tenant.token'}"
               "   (mode 0600)", flush=True)
-        print(f"  try:  export SUANLI_URL={url} SUANLI_TOKEN=$(cat {data / 'tenant.token'})", flush=True)
+        ca = f" SUANLI_CA_FILE={tls[0]}" if tls else ""
+        print(f"  try:  export SUANLI_URL={url} SUANLI_TOKEN=$(cat {data / 'tenant.token'}){ca}", flush=True)
         print("        suanli submit --gpus 2 --class train -- python3 -c 'print(42)'", flush=True)
         print(f"  {len(agents.procs)} site agents running (logs in {data / 'agents'}); Ctrl-C stops everything",
               flush=True)
