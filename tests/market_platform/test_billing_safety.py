@@ -55,21 +55,29 @@ def test_killed_between_pricing_and_posting_leaves_nothing_and_a_rerun_bills_onc
 
 
 def test_billers_at_once_bill_every_placement_once(ended: tuple[World, Clock, str]) -> None:
+    """Four billers start together at a barrier; every one must succeed (no error is ignored) and,
+    with no billing run afterwards, every placement is billed exactly once between them."""
     w, clock, _ = ended
+    n = 4
+    start = threading.Barrier(n)
     errors: list[BaseException] = []
+    results: list[dict] = []
 
     def bill() -> None:
         try:
-            bill_ended(w.p, now=clock.t)
-        except Exception as exc:  # a loser of the race may fail on the unique guard: it stores nothing
+            start.wait(timeout=10)
+            results.append(bill_ended(w.p, now=clock.t))
+        except BaseException as exc:  # noqa: BLE001  (collected, then the test fails on it)
             errors.append(exc)
 
-    threads = [threading.Thread(target=bill) for _ in range(4)]
+    threads = [threading.Thread(target=bill) for _ in range(n)]
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
-    bill_ended(w.p, now=clock.t)                             # whatever a loser left is billed now
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert sorted(r["placements"] for r in results) == [0, 0, 0, 3]   # one biller billed all three
     lines, _, total = _state(w)
     assert lines == 3 and total == 0
     with w.p.uow() as uow:

@@ -132,6 +132,7 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
     now = p.now() if now is None else now
     book = price_book(p)
     with p.uow() as uow:
+        uow.ledger.lock_for_billing()
         rows = uow.ledger.unbilled_placements(limit)                                     # 1
         ended_res = [r for r in uow.market.reservations(status="open") if r["end"] <= now]
         if not rows and not ended_res:

@@ -20,7 +20,20 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, String, Table, Text, func, insert, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -86,6 +99,13 @@ class LedgerRepo:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def lock_for_billing(self) -> None:
+        """Make this transaction the only biller until it ends, so billers that start together never
+        race on the same placements: PostgreSQL's transaction advisory lock (SQLite transactions
+        here begin IMMEDIATE, one writer at a time, so there is nothing more to take)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('suanli.billing'))"))
 
     # -- ledger and invoice lines (``services.billing.LedgerStore``) -----------------------------
     @contextmanager
