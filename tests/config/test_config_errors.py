@@ -24,6 +24,14 @@ def test_good_file_parses():
     ("tier: hub", "tier: mega", "sites[1].tier", "hub, city, edge"),
     ("price_per_pf16h: 8", "price_per_pf16h: cheap", "sites[1].price_per_pf16h", "number"),
     ("    pue: 1.2", "    pue: 1.2\n    colour: blue", "sites[1].colour", "price_per_pf16h"),
+    ("price_per_pf16h: 8", "price_per_pf16h: -3", "sites[1].price_per_pf16h", ">= 0"),
+    ("{name: west, carbon_g_per_kwh: 150}", "{name: east, carbon_g_per_kwh: 150}", "regions[1].name",
+     "unique name"),
+    ("  - name: west-h100", "  - name: east-a100", "sites[1].name", "unique name"),
+    ("{src: east, dst: west,", "{src: east, dst: atlantis,", "links[0].dst", "east, west"),
+    ("    pue: 1.2", "    pue: 1.2\n    engine: slurm\n    engine_options: {partition: gpu, nodes: 3}",
+     "sites[1].engine_options.nodes", "account, partition, qos, sbatch_flags"),
+    ("    pue: 1.2", "    pue: 1.2\n    engine: warp", "sites[1].engine", "local, slurm, ray"),
 ])
 def test_wrong_federation_names_file_field_value_and_fix(old, new, field, fix_part):
     assert old in TWO_SITES
@@ -66,3 +74,17 @@ def test_wrong_job_gets_a_specific_error(job, field, problem):
 def test_duplicate_job_ids_are_refused():
     with pytest.raises(ConfigError, match="duplicate job id"):
         parse_jobs("jobs: [{id: a}, {id: a}]", "q.yaml")
+
+
+def test_up_with_a_bad_federation_file_says_what_is_wrong_and_starts_nothing(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TWO_SITES.replace("{src: east, dst: west,", "{src: east, dst: atlantis,", 1))
+    data = tmp_path / "data"
+    out = subprocess.run([sys.executable, "-m", "suanli.cli.main", "up", "--federation", str(bad), "--data-dir",
+                          str(data), "--port", "1"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2
+    assert "links[0].dst" in out.stderr and "atlantis" in out.stderr and "Traceback" not in out.stderr
+    assert not data.exists()                      # nothing half-made: no store, no tokens
