@@ -101,6 +101,24 @@ def sqlite_url(tmp_path: Path) -> str:
     return make(tmp_path / "data")
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def module_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One store for a whole module, once on a real SQLite file and once on a real PostgreSQL
+    database (the suites of roles, errors, agents and bad input run on both)."""
+    if request.param == "sqlite":
+        from suanli.store.db import sqlite_url as make
+
+        yield make(tmp_path_factory.mktemp("store") / "data")
+        return
+    server = request.getfixturevalue("pg_server")
+    name = "m_" + secrets.token_hex(6)
+    with _admin(server) as conn:  # type: ignore[attr-defined]
+        conn.execute(f"CREATE DATABASE {name}")
+    yield server.rsplit("/", 1)[0] + "/" + name
+    with _admin(server) as conn:  # type: ignore[attr-defined]
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store_url(request: pytest.FixtureRequest) -> str:
     """The same test against a real SQLite file and a real PostgreSQL database."""

@@ -19,15 +19,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def platform(procs: Procs, sqlite_url: str) -> dict:
-    p = bootstrap(sqlite_url)
+def platform(procs: Procs, store_url: str) -> dict:
+    p = bootstrap(store_url)
     federation.seed_from_file(p, "demo-local")
     _, tenant = tokens.create_token(p, SYSTEM, role="tenant", tenant="demo")
     _, agent = tokens.create_token(p, SYSTEM, role="agent", site="nx-hub")
     p.db.dispose()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    procs.start(["serve", "--port", str(port), "--database-url", sqlite_url], "serve", {"SUANLI_CYCLE_S": "0.1"})
+    procs.start(["serve", "--port", str(port), "--database-url", store_url], "serve", {"SUANLI_CYCLE_S": "0.1"})
     wait_healthy(url)
     return {"url": url, "tenant": {"Authorization": f"Bearer {tenant}"}, "agent": agent}
 

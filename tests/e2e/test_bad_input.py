@@ -19,18 +19,16 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Platform]]:
-    from suanli.store.db import sqlite_url
-
-    tmp = tmp_path_factory.mktemp("bad-input")
-    url = sqlite_url(tmp / "data")
+def server(module_store_url: str,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str], Platform]]:
+    url = module_store_url
     p = bootstrap(url)
     federation.seed_from_file(p, "demo-local")
     create_tenant(p, SYSTEM, name="other")
     secrets = {"operator": tokens.create_token(p, SYSTEM, role="operator")[1],
                "tenant": tokens.create_token(p, SYSTEM, role="tenant", tenant="demo")[1],
                "agent": tokens.create_token(p, SYSTEM, role="agent", site="nx-hub")[1]}
-    procs = Procs(Path(tmp))
+    procs = Procs(Path(tmp_path_factory.mktemp("bad-input")))
     port = free_port()
     procs.start(["serve", "--port", str(port), "--database-url", url, "--no-scheduler"], "serve")
     base = f"http://127.0.0.1:{port}"
