@@ -330,3 +330,17 @@ def test_zz_a_time_limit_ends_the_job_failed_with_reason_time_limit(plat: Platfo
     pl = j["placements"][0]
     assert 60 <= pl["ended_at"] - pl["started_at"] < 100, pl
     assert [s for _, s in _slurm_jobs(pl["id"])] in (["CANCELLED"], ["TIMEOUT"])
+
+
+# -- suanli bench engine: a small run of the benchmark on the same cluster -------------------------------
+def test_zz_bench_engine_measures_suanli_against_sbatch(plat: Platform) -> None:
+    r = plat.tenant.run("bench", "engine", "--backend", "slurm", "--jobs", "2", "--concurrency", "1",
+                        "--agent-interval", "0.3", "--json")
+    out = json.loads(r.stdout)
+    assert out["runs"] == {"suanli": 2, "sbatch": 2, "errors": 0}, out
+    for key in ("submit_to_running_p50_s", "submit_to_running_p99_s", "sbatch_to_running_p50_s",
+                "sbatch_to_running_p99_s"):
+        assert 0 < out[key] < 30, out
+    assert out["overhead_p50_s"] == round(out["submit_to_running_p50_s"] - out["sbatch_to_running_p50_s"], 3)
+    assert len(out["loadavg_before"]) == 3 and out["cluster_gpus"] == 8
+    assert not [line for line in _sh("squeue", "-h", "-o", "%j").stdout.split() if line.startswith("bench-")]
