@@ -2,6 +2,7 @@
 exits 2 with one line, never a traceback."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -100,3 +101,10 @@ def test_bench_cycle_prints_its_figures():
     assert out["placements_per_s"] > 0 and 0 < out["placed"] <= 300
     proc = suanli("bench", "cycle", "--pending", "0", "--json", check=False)
     assert proc.returncode == 2
+
+
+def test_bench_engine_without_slurm_exits_2_with_one_line():
+    proc = subprocess.run([*SUANLI, "bench", "engine", "--backend", "slurm", "--json"], capture_output=True, text=True,
+                          env={**os.environ, "PATH": "/nonexistent"}, timeout=60)   # no sbatch, no sinfo
+    assert proc.returncode == 2 and proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "Slurm commands not on PATH: sbatch" in proc.stderr, proc.stderr

@@ -170,3 +170,20 @@ def test_a_checkpointing_job_moves_to_a_faster_site_that_comes_up(world: World) 
     assert [p["site"] for p in j["placements"]] == ["sh-city", "nx-hub"]   # newest first
     # and the 8-GPU job that fit nowhere now has the whole A100 pool
     assert job(world, blocked)["state"] == "placed" and job(world, blocked)["site"] == "nx-hub"
+
+
+def test_a_drained_node_is_a_shortfall_the_engine_reports(world: World) -> None:
+    """The pool's observed total is what the engine can schedule (its healthy accelerators), not
+    every accelerator it lists: a drained node is missing capacity, and a refusal says so."""
+    node = {"name": "n1", "state": "idle+drain", "total": 8, "allocated": 0, "healthy": False}
+    r = world.client.post("/v1/agent/heartbeat", headers=world.h("agent"), json={
+        "free": {"a100": 0}, "held": [],
+        "inventory": {"a100": {"total": 8, "free": 0, "healthy": 0, "external": 0, "nodes": [node]}}})
+    assert r.status_code == 200, r.text
+    site = world.client.get("/v1/sites/nx-hub", headers=world.h("operator")).json()
+    pool = next(p for p in site["pools"] if p["name"] == "a100")
+    assert (pool["observed_total"], pool["observed"]["total"], pool["observed"]["healthy"]) == (0, 8, 0)
+    jid = submit(world, gpus=2, allowed_models=["A100"])
+    world.cycle()
+    rows = world.client.get(f"/v1/jobs/{jid}/explain", headers=world.h("tenant")).json()["pools"]
+    assert any("engine reports 0 of 8 accelerators" in str(row) for row in rows), rows

@@ -68,7 +68,8 @@ def heartbeat(p: Platform, caller: Caller, *, free: dict[str, int], held: list[s
               info: dict[str, Any] | None = None, inventory: dict[str, dict[str, Any]] | None = None,
               session: str | None = None) -> dict[str, Any]:
     """``free``: what the site can take now per pool; ``inventory``: what its engine reports per
-    pool (total, free, healthy, external, nodes), kept on the pool with the time it was seen."""
+    pool (total, free, healthy, external, nodes), kept on the pool with the time it was seen; the
+    pool's ``observed_total`` is the healthy count (what the engine can schedule)."""
     site = _site(caller)
     now = p.now()
     with p.uow() as uow:
@@ -82,9 +83,12 @@ def heartbeat(p: Platform, caller: Caller, *, free: dict[str, int], held: list[s
                 if name not in pools:
                     raise UnknownName("pool", name, sorted(pools), field=key)
         for name, inv in (inventory or {}).items():
-            uow.federation.observe_pool(site, name, observed_total=int(inv["total"]), observed_free=int(inv["free"]),
+            # What the engine can schedule: its healthy accelerators (a drained or down node is a
+            # shortfall against the declared size); the raw total is kept beside it.
+            usable = min(int(inv["total"]), int(inv["healthy"])) if "healthy" in inv else int(inv["total"])
+            uow.federation.observe_pool(site, name, observed_total=usable, observed_free=int(inv["free"]),
                                         observed_at=now, observed=json.dumps(
-                                            {k: inv[k] for k in ("healthy", "external", "nodes") if k in inv}))
+                                            {k: inv[k] for k in ("total", "healthy", "external", "nodes") if k in inv}))
         live = {"free": free, "held": len(held), "info": info or {}, "at": now}
         uow.federation.update_site(site, bump=False, health="up", last_heartbeat=now, live=json.dumps(live))
         if row["health"] != "up":
