@@ -282,8 +282,12 @@ def test_pools_map_by_gres_type_or_split_in_declared_order(tmp_path: Path) -> No
 
     fake.replies["scontrol show node"] = (0, NODE_MIXED + "\n" + NODE_DRAINED + "\n", "")
     fake.replies["scontrol show job"] = (0, JOB_TWO_NODES + "\n", "")   # ours: comment suanli
-    fake.replies["squeue"] = (0, "5|suanli\n", "")
+    fake.replies["squeue"] = (0, "5|suanli|p-x\n", "")
     b = _backend(tmp_path, fake)
+    # job 5 carries the suanli mark but this backend never started it: another agent's, so external
+    inv = b.inventory([PoolSpec("a", "gpu", 4, 1), PoolSpec("b", "gpu", 4, 1)])
+    assert (inv["a"].free, inv["a"].external) == (2, 1)          # its one GPU on n1 (the other is on n2)
+    b.own.add("p-x")                                                    # now it is this agent's own
     inv = b.inventory([PoolSpec("a", "gpu", 4, 1), PoolSpec("b", "gpu", 4, 1)])
     assert (inv["a"].total, inv["a"].free, inv["a"].healthy, inv["a"].external) == (4, 2, 4, 0)
     assert (inv["b"].total, inv["b"].free, inv["b"].healthy) == (4, 0, 0)   # drained

@@ -46,7 +46,8 @@ the name is looked up again before any retry.
 
 Inventory. ``scontrol show node -o -d`` (``Gres=``, ``GresUsed=``, ``State=``, ``Partitions=``),
 restricted to the configured partition if any. ``external`` counts GPUs of running jobs without the
-suanli comment (ownership from ``squeue -t R -o '%i|%k'``, per-node GPUs from
+suanli comment and a placement this backend started or adopted (``squeue -t R -o '%i|%k|%j'``;
+another agent's placements on a shared cluster are external to this one), per-node GPUs from
 ``scontrol show job -o -d``). Pools map to nodes by GRES type when any node has typed GRES
 (``gpu:a100:4`` goes to the pool whose accelerator is ``a100``, case-insensitive); otherwise one
 pool takes every node, and several pools split the nodes in the order ``scontrol`` lists them,
@@ -162,6 +163,7 @@ class SlurmHandle:
         self.placement_id = placement_id
         self.job_id = job_id
         self.reason = ""
+        backend.own.add(placement_id)
         self.log_path = backend.log_path(placement_id)
         self.exit_path = backend.exit_path(placement_id)
         self._code: int | None = None
@@ -267,6 +269,7 @@ class SlurmBackend:
             raise EngineError(f"unknown slurm option(s) {', '.join(sorted(unknown))}; "
                               f"valid: {', '.join(OPTIONS)}")
         self.work_dir = Path(work_dir).absolute()
+        self.own: set[str] = set()     # placements this agent started or adopted (its share of the cluster)
         if "%" in str(self.work_dir) or "\\" in str(self.work_dir):
             raise EngineError(f"slurm work_dir {self.work_dir} contains % or \\, which sbatch rewrites")
         self.partition, self.account, self.qos = partition, account, qos
@@ -438,8 +441,12 @@ class SlurmBackend:
         nodes = [n for n in map(sp.parse_node, out.splitlines()) if n is not None]
         if self.partition:
             nodes = [n for n in nodes if self.partition in n.partitions]
-        _, out, _ = self.run(["squeue", "-h", "-t", "R", "-o", "%i|%k"])
-        ours = {line.split("|", 1)[0] for line in out.splitlines() if line.partition("|")[2].strip() == MARKER}
+        _, out, _ = self.run(["squeue", "-h", "-t", "R", "-o", "%i|%k|%j"])
+        ours = set()
+        for line in out.splitlines():
+            job_id, comment, name = (line.split("|", 2) + ["", ""])[:3]
+            if comment.strip() == MARKER and name.strip() in self.own:
+                ours.add(job_id)
         _, out, _ = self.run(["scontrol", "show", "job", "-o", "-d"])
         external: dict[str, dict[str, int]] = {}
         for job in map(sp.parse_job, out.splitlines()):
