@@ -3,8 +3,9 @@ default a demo of three local sites), each site served by an agent on the site's
 SQLite store in a data directory. Before anything starts, each site's engine is checked (a Slurm
 or Ray site needs its cluster reachable from here); what is missing is named, with exit code 2.
 
-Writes ``DIR/operator.token`` and ``DIR/tenant.token`` (mode 0600); ``up`` again on the same
-directory resumes: same store, same tokens. Ctrl-C stops the agents and the server.
+Writes ``DIR/operator.token`` and ``DIR/tenant.token``; DIR is 0700 and everything in it 0600
+(umask 077, existing files fixed at start), and local jobs run with DIR hidden (the agents' ``hide``
+option, docs/security.md). ``up`` again on the same directory resumes: same store, same tokens. Ctrl-C stops the agents and the server.
 """
 
 from __future__ import annotations
@@ -74,6 +75,24 @@ def check_engines(fed: Any, data: Path) -> list[str]:
     return out
 
 
+def private_data_dir(data: Path) -> None:
+    """The data directory is the platform's alone: from now on this process creates files 0600 and
+    directories 0700 (umask 077, inherited by the agents it starts); DATA is made 0700 and what it
+    already holds (an older run's store, tokens, logs) 0600/0700."""
+    os.umask(0o077)
+    data.mkdir(parents=True, exist_ok=True)
+    os.chmod(data, 0o700)
+    for root, dirs, files in os.walk(data):
+        for d in dirs:
+            p = os.path.join(root, d)
+            if not os.path.islink(p):
+                os.chmod(p, 0o700)
+        for f in files:
+            p = os.path.join(root, f)
+            if not os.path.islink(p):
+                os.chmod(p, 0o600)
+
+
 def run(args: argparse.Namespace) -> int:
     from suanli.api.server import make_server
     from suanli.config.federation_file import load_federation
@@ -89,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         print("suanli up: start the missing engines (see docs/engines.md) or use a federation without them",
               file=sys.stderr)
         return 2
-    data.mkdir(parents=True, exist_ok=True)
+    private_data_dir(data)
     (data / "agents").mkdir(exist_ok=True)
     p = bootstrap(sqlite_url(data))
     fed = seed_from_file(p, args.federation)
@@ -110,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
             log = open(data / "agents" / f"{site['name']}.log", "ab")
             agents.append(subprocess.Popen(
                 [sys.executable, "-m", "suanli.cli.main", "agent", "--site", site["name"], "--url", url,
-                 "--token-file", str(tok), "--work-dir", str(data / "work" / site["name"])],
+                 "--token-file", str(tok), "--work-dir", str(data / "work" / site["name"]),
+                 *(["--option", f"hide={data}"] if site.get("engine", "local") == "local" else [])],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
         print(f"suanli is up at {url}  (API docs: {url}/docs)", flush=True)
         print(f"  operator token: {data / 'operator.token'}   tenant token ({tenant}): {data / 'tenant.token'}"
