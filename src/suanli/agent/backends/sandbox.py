@@ -62,7 +62,7 @@ def bwrap_argv(bwrap: str, home: Path, hide: list[Path], job_root: Path) -> list
     """The bwrap arguments (up to ``--``) for one job: read-only system, own /dev, /proc, /tmp,
     PID and IPC namespaces; every path of ``hide`` and ``job_root`` replaced by an empty read-only
     directory (a file: by /dev/null); ``home`` the only writable place and the working directory."""
-    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+    argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp",
             "--unshare-pid", "--unshare-ipc", "--die-with-parent", "--new-session"]
     dirs = []
     for path in _outermost([*hide, job_root]):
