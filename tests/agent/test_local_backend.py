@@ -60,3 +60,14 @@ def test_a_missing_command_raises_and_unknown_backends_are_named(tmp_path: Path)
         b.start({"placement_id": "p-4", "job_id": "j", "command": ["/no/such/program"]}, [0])
     with pytest.raises(UnknownName, match="local"):
         get_backend("quantum")
+
+
+def test_a_jobs_path_leaves_out_what_its_user_cannot_enter(tmp_path: Path) -> None:
+    from suanli.agent.backends.local import DEFAULT_PATH, job_path
+
+    closed = tmp_path / "closed"
+    (closed / "bin").mkdir(parents=True)
+    closed.chmod(0o700)
+    nobody = (65534, 65534)
+    assert job_path(f"{closed}/bin:/usr/bin:/bin", nobody) == "/usr/bin:/bin"
+    assert job_path(f"{closed}/bin:relative", nobody) == DEFAULT_PATH

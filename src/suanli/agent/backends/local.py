@@ -94,6 +94,32 @@ def job_environment(placement: dict[str, Any], home: str, extra: dict[str, str] 
     return env
 
 
+def reachable(path: str, user: tuple[int, int] | None) -> bool:
+    """Whether ``user`` (``None``: this process) may search every directory down to ``path``."""
+    if user is None:
+        return os.path.isdir(path) and os.access(path, os.X_OK)
+    uid, gid = user
+    p = Path(path)
+    if not p.is_absolute():
+        return False
+    for d in [*reversed(p.parents), p]:
+        try:
+            st = d.stat()
+        except OSError:
+            return False
+        bit = 0o100 if st.st_uid == uid else 0o010 if st.st_gid == gid else 0o001
+        if not st.st_mode & bit:
+            return False
+    return True
+
+
+def job_path(path: str, user: tuple[int, int] | None) -> str:
+    """The agent's ``PATH`` without what the job's user cannot enter (``/root/...`` for a job of a
+    root agent), else the default."""
+    kept = [d for d in path.split(os.pathsep) if d and reachable(d, user)]
+    return os.pathsep.join(kept) or DEFAULT_PATH
+
+
 def job_command(placement: dict[str, Any]) -> list[str]:
     command = [str(c) for c in placement.get("command") or ()]
     if not command:
@@ -315,6 +341,8 @@ class LocalBackend:
             os.chown(home, *self.user)
         os.chmod(home, 0o700)
         env = job_environment(placement, str(home), {"CUDA_VISIBLE_DEVICES": ",".join(str(s) for s in slots)})
+        if "PATH" not in dict(placement.get("env") or {}):
+            env["PATH"] = job_path(env["PATH"], self.user)
         log_path = self.work_dir / f"{pid}.log"
         fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         os.fchmod(fd, 0o600)
