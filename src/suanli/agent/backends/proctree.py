@@ -236,6 +236,10 @@ class Cgroup:
             if not pids:
                 try:
                     self.path.rmdir()
+                    try:
+                        self.path.parent.rmdir()   # the agent's own group, when this was its last placement
+                    except OSError:
+                        pass
                 except OSError as exc:
                     if exc.errno == errno.ENOENT:
                         break
