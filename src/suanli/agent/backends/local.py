@@ -270,7 +270,7 @@ class LocalBackend:
     def kill_leftovers(self) -> None:
         """What a previous run of an agent with this work directory left: its placements' cgroups
         (by name) and the processes recorded in its state files, with their descendants."""
-        if self.cgroups is not None:
+        if self.cgroups is not None and self.cgroups.is_dir():
             for d in sorted(p for p in self.cgroups.iterdir() if p.is_dir()):
                 killed = Cgroup(d).kill()
                 if killed:

@@ -176,6 +176,10 @@ def cgroup_base(key: str) -> Path | None:
             probe.rmdir()
         except OSError:
             continue
+        try:
+            base.rmdir()   # created again with the first placement's cgroup; left if a previous run's are there
+        except OSError:
+            pass
         return base
     return None
 
