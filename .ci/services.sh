@@ -1,6 +1,8 @@
 # Services for the test suite. Sourced by .ci/run.
 #
 # ensure_chromium (called by start_services): Debian's Chromium for the browser tests.
+# ensure_bwrap (called by start_services): Debian's bubblewrap, the local backend's sandbox (the
+# isolation tests run as root under CI=true and fail without it).
 # start_services: a throwaway PostgreSQL 15 cluster on a loopback port, owned by an unprivileged
 # user (initdb refuses to run as root), with trust auth for that loopback port only. Exports
 # SUANLI_TEST_DATABASE_URL for the tests; stop_services stops the cluster and removes its files.
@@ -30,8 +32,15 @@ ensure_chromium() {
   command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 }
 
+# ensure_bwrap: the local backend runs jobs under bubblewrap when it is there (docs/security.md);
+# tests/agent/test_isolation.py needs it under CI=true. Install it when it is missing.
+ensure_bwrap() {
+  command -v bwrap >/dev/null || (apt-get update -qq && apt-get install -y -qq bubblewrap)
+}
+
 start_services() {
   ensure_chromium || echo "services: could not install chromium; the dashboard tests will fail under CI=true" >&2
+  ensure_bwrap || echo "services: could not install bubblewrap; the isolation tests will fail under CI=true" >&2
   start_slurm || echo "services: Slurm did not start; the Slurm backend tests will fail under CI=true" >&2
   start_ray || echo "services: Ray did not start; the Ray backend tests will fail under CI=true" >&2
   if [ ! -x "$SUANLI_PG_BIN/initdb" ]; then

@@ -168,6 +168,21 @@ def procs(tmp_path: Path) -> Iterator[Procs]:
     p.close()
 
 
+def sleepers(tag: str) -> list[int]:
+    """Live processes running ``sleep <tag>...``: how the tests find a job's processes, however they
+    left its process group or session (a zombie has no command line: it runs nothing)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                argv = Path(f"/proc/{d}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv[0].endswith(b"sleep") and len(argv) > 1 and argv[1].startswith(tag.encode()):
+                out.append(int(d))
+    return out
+
+
 def wait_healthy(url: str, timeout: float = 30.0) -> None:
     if not client.wait_healthy(url, timeout):
         raise AssertionError(f"{url}/healthz never answered 200")

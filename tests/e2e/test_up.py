@@ -4,8 +4,10 @@ sites each with its agent) driven by the ``suanli`` CLI."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import stat
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,10 +33,12 @@ def procs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Procs]:
 
 
 @pytest.fixture(scope="module")
-def up(procs: Procs, tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """One platform for the module; the tests run in file order and the last one stops it."""
+def up(procs: Procs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    """One platform for the module; the tests run in file order and the last one stops it. DATA is
+    outside /tmp, so that a sandboxed job's private /tmp is not what hides it from the job."""
     tmp_path = tmp_path_factory.mktemp("e2e")
-    data = tmp_path / "data"
+    data = Path(tempfile.mkdtemp(prefix="suanli-e2e-", dir="/var/tmp" if os.path.isdir("/var/tmp") else None))
+    os.chmod(data, 0o755)   # as an ordinary mkdir leaves it: `up` must close it
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     env = {"SUANLI_LEASE_S": "3", "SUANLI_CYCLE_S": "0.2"}
@@ -43,7 +47,9 @@ def up(procs: Procs, tmp_path_factory: pytest.TempPathFactory) -> dict:
     wait_for(lambda: "suanli is up" in procs.log("up"), timeout=15, what="the banner")
     cli = Cli(url, (data / "tenant.token").read_text().strip(), tmp_path)
     wait_for(lambda: all(s["health"] == "up" for s in cli.json("sites")["items"]), timeout=15, what="agents up")
-    return {"proc": proc, "url": url, "data": data, "cli": cli, "port": port, "env": env}
+    yield {"proc": proc, "url": url, "data": data, "cli": cli, "port": port, "env": env}
+    procs.close()
+    shutil.rmtree(data, ignore_errors=True)
 
 
 def test_submit_run_logs_usage_and_listings(up: dict, procs: Procs) -> None:
@@ -70,6 +76,31 @@ def test_submit_run_logs_usage_and_listings(up: dict, procs: Procs) -> None:
     assert len(explain["pools"]) == 3
     bad = cli.run("submit", "--gpus", "0", "--", "true", check=False)
     assert bad.returncode == 2 and "gpus" in bad.stderr and "Traceback" not in bad.stderr  # 4xx: bad input
+
+
+def test_the_data_dir_is_private_and_hidden_from_jobs(up: dict) -> None:
+    data, cli = up["data"], up["cli"]
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for root, dirs, files in os.walk(data):
+        for d in dirs:
+            assert stat.S_IMODE(os.lstat(os.path.join(root, d)).st_mode) == 0o700, (root, d)
+        for f in files:
+            assert stat.S_IMODE(os.lstat(os.path.join(root, f)).st_mode) == 0o600, (root, f)
+    assert (data / "suanli.db").exists() and list((data / "agents").glob("*.token"))
+    if os.geteuid() != 0 and shutil.which("bwrap") is None and os.environ.get("CI") != "true":
+        pytest.skip("a job of a non-root agent without bwrap runs as the agent's user (docs/security.md)")
+    operator = (data / "operator.token").read_text().strip()
+    job = cli.json("submit", "--", "sh", "-c", f"cat {data}/operator.token {data}/suanli.db {data}/agents/*.token; "
+                   f"ls {data}/work; cat ../../operator.token; echo probe done")
+    done = wait_for(lambda: (lambda j: j if j["state"] in ("succeeded", "failed") else None)(
+        cli.json("job", "show", job["id"])), timeout=30, what="the probe to end")
+    logs = cli.run("job", "logs", job["id"]).stdout
+    assert done["state"] == "succeeded" and "probe done" in logs, logs   # the last command, echo, ends it
+    assert operator not in logs and "SQLite format" not in logs, logs
+    # by hand: in the sandbox DATA is an empty directory ("No such file or directory"); a root
+    # agent's job without the sandbox is suanli-job before DATA 0700 ("Permission denied")
+    assert f"cat: {data}/operator.token: " in logs and f"ls: cannot access '{data}/work': " in logs, logs
+    assert logs.count("No such file or directory") + logs.count("Permission denied") >= 4, logs
 
 
 def test_cancel_a_running_job(up: dict) -> None:

@@ -31,7 +31,7 @@ class EngineKind(str, Enum):
 # What a site may set in ``engine_options`` for each engine (the agent's backend reads them).
 # Kubernetes has no backend yet: no API server can be had where suanli is tested.
 ENGINE_OPTIONS: dict[EngineKind, tuple[str, ...]] = {
-    EngineKind.LOCAL: (),
+    EngineKind.LOCAL: ("hide", "sandbox", "job_user", "cgroup"),
     EngineKind.SLURM: ("partition", "account", "qos", "sbatch_flags"),
     EngineKind.RAY: ("address",),
     EngineKind.KUBERNETES: (),

@@ -102,6 +102,8 @@ def run(args: argparse.Namespace) -> int:
     if name is None:
         name, site_options = _site_engine(client, args.site)
         options = {**site_options, **options}
+    if name == "local" and args.token_file:   # the job never sees the agent's token file
+        options["hide"] = ":".join(filter(None, [options.get("hide", ""), str(Path(args.token_file).resolve())]))
     try:
         backend = build_backend(name, options, work)
     except EngineError as exc:

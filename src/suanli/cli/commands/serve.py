@@ -1,5 +1,6 @@
 """``suanli serve``: one stateless API replica (plus a scheduler loop that runs only while it
-holds the leadership). Several replicas may share one PostgreSQL."""
+holds the leadership). Several replicas may share one PostgreSQL. With the SQLite store in
+``--data-dir``, that directory is made 0700 and its files 0600 (umask 077), as ``suanli up`` does."""
 
 from __future__ import annotations
 
@@ -47,11 +48,18 @@ def database_url(args: argparse.Namespace) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from suanli.api.server import serve
+    from suanli.cli.commands.up import private_data_dir
     from suanli.services.federation import seed_from_file
     from suanli.services.platform import bootstrap
 
-    platform = bootstrap(database_url(args))
+    os.umask(0o077)   # what this process creates (a SQLite store, its journal) is the platform's alone
+    url = database_url(args)
+    if not (args.database_url or os.environ.get("SUANLI_DATABASE_URL")):
+        private_data_dir(Path(args.data_dir).expanduser().resolve())
+    platform = bootstrap(url)
     if args.seed:
         seed_from_file(platform, args.seed)
     serve(platform, args.host, args.port, scheduler=not args.no_scheduler, reuse_port=args.reuse_port,

@@ -3,8 +3,9 @@ default a demo of three local sites), each site served by an agent on the site's
 SQLite store in a data directory. Before anything starts, each site's engine is checked (a Slurm
 or Ray site needs its cluster reachable from here); what is missing is named, with exit code 2.
 
-Writes ``DIR/operator.token`` and ``DIR/tenant.token`` (mode 0600); ``up`` again on the same
-directory resumes: same store, same tokens. Ctrl-C stops the agents and the server.
+Writes ``DIR/operator.token`` and ``DIR/tenant.token``; DIR is 0700 and everything in it 0600
+(umask 077, existing files fixed at start), and local jobs run with DIR hidden (the agents' ``hide``
+option, docs/security.md). ``up`` again on the same directory resumes: same store, same tokens. Ctrl-C stops the agents and the server.
 """
 
 from __future__ import annotations
@@ -89,16 +90,19 @@ class Agents:
         self.data, self.url, self.ca_file = data, url, ca_file
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.next_start: dict[str, float] = {}
+        self.engines: dict[str, str] = {}
 
-    def start(self, site: str) -> None:
+    def start(self, site: str, engine: str = "local") -> None:
         from suanli.agent.lifetime import die_with_parent
 
+        self.engines[site] = engine
+        hide = ["--option", f"hide={self.data}"] if engine == "local" else []   # the local sandbox hides DATA
         d = self.data / "agents"
         with open(d / f"{site}.out", "ab") as out:
             self.procs[site] = subprocess.Popen(
                 [sys.executable, "-m", "suanli.cli.main", "agent", "--site", site, "--url", self.url,
                  "--token-file", str(d / f"{site}.token"), "--work-dir", str(self.data / "work" / site),
-                 "--log-file", str(d / f"{site}.log"), *(["--ca-file", self.ca_file] if self.ca_file else [])],
+                 "--log-file", str(d / f"{site}.log"), *(["--ca-file", self.ca_file] if self.ca_file else []), *hide],
                 stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
 
     def supervise(self, stop: threading.Event) -> None:
@@ -112,7 +116,7 @@ class Agents:
                 if now >= due:
                     del self.next_start[site]
                     print(f"suanli up: the agent of {site} exited ({code}); starting it again", flush=True)
-                    self.start(site)
+                    self.start(site, self.engines.get(site, "local"))
 
     def stop(self) -> None:
         for a in self.procs.values():
@@ -122,6 +126,24 @@ class Agents:
                 a.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 a.kill()
+
+
+def private_data_dir(data: Path) -> None:
+    """The data directory is the platform's alone: from now on this process creates files 0600 and
+    directories 0700 (umask 077, inherited by the agents it starts); DATA is made 0700 and what it
+    already holds (an older run's store, tokens, logs) 0600/0700."""
+    os.umask(0o077)
+    data.mkdir(parents=True, exist_ok=True)
+    os.chmod(data, 0o700)
+    for root, dirs, files in os.walk(data):
+        for d in dirs:
+            p = os.path.join(root, d)
+            if not os.path.islink(p):
+                os.chmod(p, 0o700)
+        for f in files:
+            p = os.path.join(root, f)
+            if not os.path.islink(p):
+                os.chmod(p, 0o600)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
         print("suanli up: start the missing engines (see docs/engines.md) or use a federation without them",
               file=sys.stderr)
         return 2
-    data.mkdir(parents=True, exist_ok=True)
+    private_data_dir(data)
     (data / "agents").mkdir(exist_ok=True)
     p = bootstrap(sqlite_url(data))
     fed = seed_from_file(p, args.federation)
@@ -165,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         for site in list_sites(p, SYSTEM):
             _token(p, data / "agents" / f"{site['name']}.token", role="agent", site=site["name"],
                    name=f"agent of {site['name']}")
-            agents.start(site["name"])
+            agents.start(site["name"], site.get("engine", "local"))
         print(f"suanli is up at {url}  (API docs: {url}/docs)", flush=True)
         print(f"  operator token: {data / 'operator.token'}   tenant token ({tenant}): {data / 'tenant.token'}"
               "   (mode 0600)", flush=True)
