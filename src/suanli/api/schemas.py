@@ -1,25 +1,63 @@
 """Request (``XCreate``/``XUpdate``) and response (``XPublic``) schemas. Unknown fields are refused
-so a misspelt option is an error, not silently ignored."""
+so a misspelt option is an error, not silently ignored; so are ``Infinity``/``NaN`` in any number
+field and NUL bytes in free text. A job submission is capped in size field by field (``JobCreate``)."""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                             description="letters, digits, '.', '_' or '-', at most 64")]
 
 
+
+
+def _no_nul(v: str) -> str:
+    if "\x00" in v:
+        raise PydanticCustomError("nul_byte", "must not contain a NUL byte (\\u0000)")
+    return v
+
+
+def _at_most_bytes(limit: int) -> Any:
+    def check(v: str) -> str:
+        if len(v) * 4 > limit and len(v.encode()) > limit:   # UTF-8 is at most 4 bytes a character
+            raise PydanticCustomError("too_many_bytes", "at most {limit} bytes (UTF-8)", {"limit": limit})
+        return v
+    return AfterValidator(check)
+
+
+def _finite(v: Any) -> Any:
+    """Refuse Infinity/NaN anywhere inside free-form JSON (``dict[str, object]`` fields)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise PydanticCustomError("finite_number", "Input should be a finite number")
+    if isinstance(v, dict):
+        for x in v.values():
+            _finite(x)
+    elif isinstance(v, list):
+        for x in v:
+            _finite(x)
+    return v
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Base of every request model: unknown fields and non-finite numbers are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # -- federation ----------------------------------------------------------------------------------
 class ProviderCreate(Strict):
     name: Name
-    display_name: str = ""
+    display_name: Annotated[Text, Field(max_length=200)] = ""
 
 
 class ProviderPublic(BaseModel):
@@ -125,7 +163,7 @@ class TenantPublic(BaseModel):
 # -- tokens --------------------------------------------------------------------------------------
 class TokenCreate(Strict):
     role: Literal["operator", "provider", "tenant", "agent"]
-    name: str = ""
+    name: Annotated[Text, Field(max_length=200)] = ""
     tenant: Name | None = None
     provider: Name | None = None
     site: Name | None = None
@@ -149,9 +187,23 @@ class DataIn(Strict):
     size_gb: float = Field(ge=0)
 
 
+COMMAND_BYTES = 64 * 1024
+Arg = Annotated[Text, Field(description="one argument; no NUL byte")]
+EnvName = Annotated[str, Field(max_length=128, pattern=ENV_NAME)]
+EnvValue = Annotated[Text, _at_most_bytes(32 * 1024)]
+LabelKey = Annotated[Text, Field(max_length=128)]
+LabelValue = Annotated[Text, Field(max_length=1024)]
+
+
 class JobCreate(Strict):
-    command: list[str] = Field(min_length=1, description='argv, e.g. ["python", "train.py"]')
-    name: str = ""
+    """A job. Caps: ``command`` 1..256 arguments and 64 KiB in all; ``env`` at most 256 entries, names
+    like ``[A-Za-z_][A-Za-z0-9_]*`` of at most 128 characters, values of at most 32 KiB; ``name`` at
+    most 200 characters; ``labels`` at most 64 (keys 128, values 1024 characters). No NUL byte in
+    any of them."""
+
+    command: list[Arg] = Field(min_length=1, max_length=256,
+                               description='argv, e.g. ["python", "train.py"]; at most 256 arguments, 64 KiB in all')
+    name: Annotated[Text, Field(max_length=200)] = ""
     tenant: Name | None = Field(None, description="operators only: submit on behalf of this tenant")
     queue: Name = "default"
     job_class: Literal["train", "finetune", "infer", "batch"] = "train"
@@ -173,8 +225,16 @@ class JobCreate(Strict):
     priority: int | None = Field(None, ge=-1000, le=1000)
     arithmetic_intensity: float | None = Field(None, gt=0)
     checkpoint_interval_s: float | None = Field(None, gt=0)
-    env: dict[str, str] = {}
-    labels: dict[str, str] = {}
+    env: dict[EnvName, EnvValue] = Field({}, max_length=256)
+    labels: dict[LabelKey, LabelValue] = Field({}, max_length=64)
+
+    @field_validator("command")
+    @classmethod
+    def _command_size(cls, v: list[str]) -> list[str]:
+        if sum(map(len, v)) * 4 > COMMAND_BYTES and sum(len(a.encode()) for a in v) > COMMAND_BYTES:
+            raise PydanticCustomError("too_many_bytes", "at most {limit} bytes (UTF-8) in all",
+                                      {"limit": COMMAND_BYTES})
+        return v
 
 
 class JobPublic(BaseModel):
@@ -222,7 +282,7 @@ class PoolInventoryIn(Strict):
 class HeartbeatCreate(Strict):
     free: dict[str, Annotated[int, Field(ge=0)]] = {}
     held: list[str] = []
-    info: dict[str, object] = {}
+    info: Annotated[dict[str, object], AfterValidator(_finite)] = {}
     inventory: dict[str, PoolInventoryIn] = {}
 
 

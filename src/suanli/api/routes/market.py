@@ -88,8 +88,9 @@ def cancel_order(order_id: str, p: PlatformDep, caller: CallerDep) -> JSON:
 
 
 @router.get("/invoices")
-def get_invoices(p: PlatformDep, caller: CallerDep, tenant: str | None = None, start: float = 0.0,
-                 end: float | None = None) -> JSON:
+def get_invoices(p: PlatformDep, caller: CallerDep, tenant: str | None = None,
+                 start: float = Query(0.0, allow_inf_nan=False, description="seconds UTC"),
+                 end: float | None = Query(None, allow_inf_nan=False, description="seconds UTC")) -> JSON:
     return ok(billing.invoice_of(p, caller, tenant=tenant, start=start, end=end))
 
 

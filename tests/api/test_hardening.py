@@ -1,0 +1,97 @@
+"""The API's hardening (the security issue): size caps and NUL bytes in submissions, non-finite
+numbers, the priority bound of a queue, the body limit, idempotency keys reused with another body,
+the per-tenant submission rate, ``/v1/me`` and a token for ``/metrics``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.api.helpers import World, make_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    from suanli.store.db import sqlite_url
+
+    w = make_world(sqlite_url(tmp_path_factory.mktemp("hardening")))
+    yield w
+    w.p.db.dispose()
+
+
+def _jobs(world: World) -> int:
+    with world.p.uow() as uow:
+        return len(uow.jobs.find(limit=1000))
+
+
+def _refused(world: World, body: object, field: str, *, status: int = 422, role: str = "tenant",
+             raw: bytes | None = None) -> str:
+    before = _jobs(world)
+    if raw is not None:
+        r = world.client.post("/v1/jobs", content=raw, headers={**world.h(role), "Content-Type": "application/json"})
+    else:
+        r = world.client.post("/v1/jobs", json=body, headers=world.h(role))
+    assert r.status_code == status, r.text
+    err = r.json()["error"]
+    assert err["field"] == field, err
+    assert err["code"] and "fix" in err["message"].lower(), err
+    assert _jobs(world) == before
+    return str(err["message"])
+
+
+BIG = "x" * 300
+SUBMISSION_CASES = [
+    ({"command": ["a\x00b"]}, "command[0]"),
+    ({"command": ["ok", "also\x00"]}, "command[1]"),
+    ({"command": ["x"] * 257}, "command"),
+    ({"command": ["x" * 40000, "y" * 30000]}, "command"),
+    ({"command": ["\u4e00" * 22000]}, "command"),               # 22,000 characters but 66,000 bytes
+    ({"command": ["x"], "name": "n\x00"}, "name"),
+    ({"command": ["x"], "name": "n" * 201}, "name"),
+    ({"command": ["x"], "env": {"A\x00": "1"}}, "env.A\x00"),
+    ({"command": ["x"], "env": {"A": "1\x00"}}, "env.A"),
+    ({"command": ["x"], "env": {"1A": "1"}}, "env.1A"),
+    ({"command": ["x"], "env": {"A-B": "1"}}, "env.A-B"),
+    ({"command": ["x"], "env": {"": "1"}}, "env."),
+    ({"command": ["x"], "env": {"A" * 129: "1"}}, "env." + "A" * 129),
+    ({"command": ["x"], "env": {"A": "v" * (32 * 1024 + 1)}}, "env.A"),
+    ({"command": ["x"], "env": {f"K{i}": "1" for i in range(257)}}, "env"),
+    ({"command": ["x"], "labels": {"k\x00": "v"}}, "labels.k\x00"),
+    ({"command": ["x"], "labels": {"k": "v\x00"}}, "labels.k"),
+    ({"command": ["x"], "labels": {f"k{i}": "v" for i in range(65)}}, "labels"),
+]
+
+
+@pytest.mark.parametrize("body,field", SUBMISSION_CASES, ids=[f"{i}-{c[1][:20]}" for i, c in enumerate(SUBMISSION_CASES)])
+def test_submissions_are_capped_and_refuse_nul_bytes(world: World, body: dict[str, object], field: str) -> None:
+    _refused(world, body, field)
+
+
+def test_submissions_at_the_caps_are_accepted(world: World) -> None:
+    body = {"command": ["x" * 255] * 256, "name": "n" * 200, "labels": {f"k{i}": "v" for i in range(64)},
+            "env": {f"K_{i}": "v" for i in range(255)} | {"_BIG": "v" * 32 * 1024}}
+    r = world.client.post("/v1/jobs", json=body, headers=world.h("tenant"))
+    assert r.status_code == 201, r.text[:300]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("field", ["duration_s", "max_price", "min_memory_gb", "compute_pf16h"])
+def test_non_finite_numbers_are_refused_on_submit(world: World, literal: str, field: str) -> None:
+    _refused(world, None, field, raw=f'{{"command": ["x"], "{field}": {literal}}}'.encode())
+
+
+@pytest.mark.parametrize("method,path,role,raw,field", [
+    ("POST", "/v1/regions", "operator", b'{"name": "nan-r", "carbon_g_per_kwh": NaN}', "carbon_g_per_kwh"),
+    ("PATCH", "/v1/sites/nx-hub", "operator", b'{"pue": Infinity}', "pue"),
+    ("PATCH", "/v1/tenants/demo", "operator", b'{"weight": Infinity}', "weight"),
+    ("POST", "/v1/tenants", "operator", b'{"name": "nan-t", "budget": NaN}', "budget"),
+    ("POST", "/v1/agent/heartbeat", "agent", b'{"info": {"load": NaN}}', "info"),
+    ("GET", "/v1/invoices?end=inf", "operator", None, "end"),
+    ("GET", "/v1/invoices?start=nan", "operator", None, "start"),
+])
+def test_non_finite_numbers_are_refused_everywhere(world: World, method: str, path: str, role: str,
+                                                   raw: bytes | None, field: str) -> None:
+    r = world.client.request(method, path, content=raw, headers={**world.h(role), "Content-Type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
