@@ -95,3 +95,19 @@ def test_non_finite_numbers_are_refused_everywhere(world: World, method: str, pa
     r = world.client.request(method, path, content=raw, headers={**world.h(role), "Content-Type": "application/json"})
     assert r.status_code == 422, r.text
     assert r.json()["error"]["field"] == field
+
+
+def test_a_tenants_priority_is_bounded_by_its_queues_class(world: World) -> None:
+    # demo's queues: default (class 0), urgent (class 10)
+    msg = _refused(world, {"command": ["x"], "priority": 5}, "priority")
+    assert "(0)" in msg and "urgent" in msg, msg
+    msg = _refused(world, {"command": ["x"], "queue": "urgent", "priority": 11}, "priority")
+    assert "(10)" in msg and "operator" in msg, msg
+    c, h = world.client, world.h("tenant")
+    assert c.post("/v1/jobs", json={"command": ["x"], "queue": "urgent", "priority": 10}, headers=h).status_code == 201
+    assert c.post("/v1/jobs", json={"command": ["x"], "priority": -5}, headers=h).status_code == 201
+    job = c.post("/v1/jobs", json={"command": ["x"], "queue": "urgent"}, headers=h).json()
+    assert job["priority"] == 10
+    # operators may set any priority
+    r = c.post("/v1/jobs", json={"command": ["x"], "tenant": "demo", "priority": 1000}, headers=world.h("operator"))
+    assert r.status_code == 201 and r.json()["priority"] == 1000

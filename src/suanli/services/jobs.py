@@ -48,6 +48,17 @@ def _queues(p: Platform) -> dict[tuple[str, str], int]:
     return hit[1]
 
 
+def _priority_above_class(queues: dict[tuple[str, str], int], tenant: str, queue: str, priority: int,
+                          bound: int) -> None:
+    """A tenant's priority is bounded by its queue's priority class (operators may set any)."""
+    higher = sorted((c, q) for (t, q), c in queues.items() if t == tenant and c >= priority)
+    fix = (f"submit to queue {higher[0][1]!r} (priority class {higher[0][0]})" if higher
+           else "ask an operator for a queue with a higher priority class")
+    raise InvalidInput(f"is above the priority class of queue {queue!r} ({bound}); a tenant's priority is at "
+                       f"most its queue's class", field="priority", value=priority,
+                       fix=f"give a priority <= {bound}, leave it out, or {fix}")
+
+
 @dataclass(frozen=True)
 class Submission:
     """A checked submission, ready to store: the job row and its audit record."""
@@ -71,8 +82,11 @@ def prepare(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | 
         if not any(t == tenant for t, _ in queues):
             raise NotFound(f"no tenant {tenant!r}", field="tenant")
         raise UnknownName("queue", queue, [q for t, q in queues if t == tenant], field="queue")
+    bound = queues[(tenant, queue)]
     if spec.get("priority") is None:
-        spec["priority"] = queues[(tenant, queue)]
+        spec["priority"] = bound
+    elif spec["priority"] > bound and caller.role != "operator":
+        _priority_above_class(queues, tenant, queue, spec["priority"], bound)
     if not spec.get("command"):
         raise InvalidInput("a job needs a command", field="command", value=spec.get("command"),
                            fix='give the command as a list of arguments, e.g. ["python", "train.py"]')
