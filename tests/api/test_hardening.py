@@ -111,3 +111,52 @@ def test_a_tenants_priority_is_bounded_by_its_queues_class(world: World) -> None
     # operators may set any priority
     r = c.post("/v1/jobs", json={"command": ["x"], "tenant": "demo", "priority": 1000}, headers=world.h("operator"))
     assert r.status_code == 201 and r.json()["priority"] == 1000
+
+
+def test_an_idempotency_key_reused_with_another_body_is_a_conflict(world: World) -> None:
+    c, h = world.client, {**world.h("tenant"), "Idempotency-Key": "reuse-1"}
+    first = c.post("/v1/jobs", json={"command": ["train"], "gpus": 2}, headers=h)
+    assert first.status_code == 201
+    again = c.post("/v1/jobs", json={"gpus": 2, "command": ["train"], "job_class": "train"}, headers=h)
+    assert again.status_code == 200 and again.json()["id"] == first.json()["id"]   # the same spec, defaults alike
+    before = _jobs(world)
+    other = c.post("/v1/jobs", json={"command": ["train"], "gpus": 4}, headers=h)
+    assert other.status_code == 409, other.text
+    err = other.json()["error"]
+    assert err["field"] == "idempotency-key" and first.json()["id"] in err["message"]
+    assert _jobs(world) == before
+    # another tenant may use the same key for its own job
+    assert c.post("/v1/jobs", json={"command": ["train"], "gpus": 4},
+                  headers={**world.h("other_tenant"), "Idempotency-Key": "reuse-1"}).status_code == 201
+
+
+def test_a_key_reused_within_one_group_commit_is_checked_too(world: World) -> None:
+    from suanli.services import jobs, tokens
+    from suanli.services.errors import Conflict
+
+    caller = tokens.authenticate(world.p, world.tokens["tenant"])
+    subs = [jobs.prepare(world.p, caller, {"command": ["a"]}, idempotency_key="batch-1"),
+            jobs.prepare(world.p, caller, {"command": ["a"]}, idempotency_key="batch-1"),
+            jobs.prepare(world.p, caller, {"command": ["b"]}, idempotency_key="batch-1")]
+    out = jobs.store(world.p, subs)
+    assert isinstance(out[0], tuple) and out[0][1] is True
+    assert isinstance(out[1], tuple) and out[1][0]["id"] == out[0][0]["id"] and out[1][1] is False
+    assert isinstance(out[2], Conflict)
+    # and the key is in the store now: the same spec returns the job, another one is refused
+    again = jobs.store(world.p, [jobs.prepare(world.p, caller, {"command": ["a"]}, idempotency_key="batch-1"),
+                                 jobs.prepare(world.p, caller, {"command": ["c"]}, idempotency_key="batch-1")])
+    assert isinstance(again[0], tuple) and again[0][0]["id"] == out[0][0]["id"]
+    assert isinstance(again[1], Conflict)
+
+
+def test_jobs_stored_before_the_spec_hash_are_compared_by_their_spec(world: World) -> None:
+    from sqlalchemy import update
+
+    from suanli.store.jobs import jobs as table
+
+    c, h = world.client, {**world.h("tenant"), "Idempotency-Key": "legacy-1"}
+    first = c.post("/v1/jobs", json={"command": ["old"]}, headers=h).json()
+    with world.p.uow() as uow:
+        uow.conn.execute(update(table).where(table.c.id == first["id"]).values(spec_hash=None))
+    assert c.post("/v1/jobs", json={"command": ["old"]}, headers=h).status_code == 200
+    assert c.post("/v1/jobs", json={"command": ["new"]}, headers=h).status_code == 409
