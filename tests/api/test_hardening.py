@@ -160,3 +160,71 @@ def test_jobs_stored_before_the_spec_hash_are_compared_by_their_spec(world: Worl
         uow.conn.execute(update(table).where(table.c.id == first["id"]).values(spec_hash=None))
     assert c.post("/v1/jobs", json={"command": ["old"]}, headers=h).status_code == 200
     assert c.post("/v1/jobs", json={"command": ["new"]}, headers=h).status_code == 409
+
+
+MIB = 1 << 20
+
+
+def test_a_body_over_the_limit_is_413_on_every_route(world: World) -> None:
+    big = b'{"command": ["x"], "name": "' + b"n" * MIB + b'"}'
+    for method, path, role in [("POST", "/v1/jobs", "tenant"), ("POST", "/v1/regions", "operator"),
+                               ("POST", "/v1/agent/heartbeat", "agent"), ("GET", "/v1/jobs", "tenant"),
+                               ("POST", "/v1/agent/placements/p-x/logs", "agent")]:
+        r = world.client.request(method, path, content=big, headers={**world.h(role), "Content-Type": "application/json"})
+        assert r.status_code == 413, (path, r.text[:200])
+        assert r.json()["error"]["code"] == "body_too_large" and "1048576" in r.json()["error"]["message"]
+
+
+def test_a_chunked_body_is_counted_while_it_is_read(world: World) -> None:
+    def chunks(n: int) -> Iterator[bytes]:
+        yield b'{"command": ["x"], "name": "'
+        for _ in range(n):
+            yield b"n" * 65536
+        yield b'"}'
+
+    for path, role in [("/v1/jobs", "tenant"), ("/v1/regions", "operator")]:
+        before = _jobs(world)
+        r = world.client.post(path, content=chunks(17), headers={**world.h(role), "Content-Type": "application/json"})
+        assert "content-length" not in {k.lower() for k in r.request.headers}
+        assert r.status_code == 413, (path, r.text[:200])
+        assert r.json()["error"]["code"] == "body_too_large"
+        assert _jobs(world) == before
+    # under the limit, a chunked body is read as usual (and refused here only for its long name)
+    r = world.client.post("/v1/jobs", content=chunks(2), headers={**world.h("tenant"), "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "name"
+
+
+def test_the_body_limit_is_a_setting() -> None:
+    from suanli.services.platform import Settings
+
+    assert Settings.from_env({}).max_body == MIB
+    assert Settings.from_env({"SUANLI_MAX_BODY": "4096"}).max_body == 4096
+
+
+def test_a_tenant_over_its_submission_rate_gets_429_with_retry_after(world: World) -> None:
+    import dataclasses
+
+    from suanli.services.platform import Settings
+
+    assert Settings.from_env({}).submit_rate > 0
+    assert Settings.from_env({"SUANLI_SUBMIT_RATE": "0", "SUANLI_SUBMIT_BURST": "7"}).submit_burst == 7
+    saved = world.p.settings
+    world.p.settings = dataclasses.replace(saved, submit_rate=0.01, submit_burst=3)
+    world.p.cache.submit_buckets.clear()
+    try:
+        c = world.client
+        codes = [c.post("/v1/jobs", json={"command": ["x"]}, headers=world.h("tenant")).status_code for _ in range(4)]
+        assert codes == [201, 201, 201, 429]
+        r = c.post("/v1/jobs", json={"command": ["x"]}, headers=world.h("tenant"))
+        assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limited"
+        assert 1 <= int(r.headers["Retry-After"]) <= 100
+        # per tenant: another tenant still submits; an operator submitting for demo is limited as demo
+        assert c.post("/v1/jobs", json={"command": ["x"]}, headers=world.h("other_tenant")).status_code == 201
+        assert c.post("/v1/jobs", json={"command": ["x"], "tenant": "demo"},
+                      headers=world.h("operator")).status_code == 429
+        world.p.settings = dataclasses.replace(saved, submit_rate=0)   # 0 = off
+        assert all(c.post("/v1/jobs", json={"command": ["x"]}, headers=world.h("tenant")).status_code == 201
+                   for _ in range(5))
+    finally:
+        world.p.settings = saved
+        world.p.cache.submit_buckets.clear()

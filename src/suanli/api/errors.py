@@ -10,10 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
+from suanli.api.limits import BodyTooLarge
 from suanli.api.render import error
 from suanli.api.schemas import ENV_NAME
 from suanli.domain.errors import InvalidInput, SuanliError, UnknownName
-from suanli.services.errors import ServiceError
+from suanli.services.errors import ServiceError, TooManyRequests
 
 log = logging.getLogger("suanli.api")
 
@@ -86,7 +87,15 @@ def _invalid(_: Request, exc: Exception) -> Any:
 
 def _service(_: Request, exc: Exception) -> Any:
     assert isinstance(exc, ServiceError)
-    return error(exc.status, exc.code, exc.message, exc.field)
+    return service_error(exc)
+
+
+def service_error(exc: ServiceError) -> Any:
+    """A service's error as our JSON error; 429 carries ``Retry-After``."""
+    out = error(exc.status, exc.code, exc.message, exc.field)
+    if isinstance(exc, TooManyRequests):
+        out.headers["Retry-After"] = str(exc.retry_after)
+    return out
 
 
 def _suanli(_: Request, exc: Exception) -> Any:
@@ -96,6 +105,8 @@ def _suanli(_: Request, exc: Exception) -> Any:
 def _http(_: Request, exc: Exception) -> Any:
     assert isinstance(exc, HTTPException)
     messages = {404: "no such route; see /docs for the API", 405: "method not allowed on this route; see /docs"}
+    if isinstance(exc, BodyTooLarge):
+        return error(413, exc.code, str(exc.detail), "body")
     return error(exc.status_code, "http_" + str(exc.status_code), messages.get(exc.status_code, str(exc.detail)))
 
 

@@ -6,7 +6,8 @@
         ├── Unauthorized (401)                 no token, or an unknown or revoked one
         ├── Forbidden (403)                    the role or scope does not allow this
         ├── NotFound (404)                     no such object (or not visible to the caller)
-        └── Conflict (409)                     the object is in a state that forbids this
+        ├── Conflict (409)                     the object is in a state that forbids this
+        └── TooManyRequests (429)              over a rate limit; ``retry_after`` seconds
 """
 
 from __future__ import annotations
@@ -42,3 +43,12 @@ class NotFound(ServiceError):
 class Conflict(ServiceError):
     status = 409
     code = "conflict"
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, field: str = "") -> None:
+        self.retry_after = retry_after
+        super().__init__(message, field=field)

@@ -26,6 +26,9 @@ class Settings:
     market_s: float = 5.0          # the market's periodic step (spot clearing, billing)
     market_prices: str | None = None   # a price book YAML instead of the packaged one
     market_grades: str | None = None   # grade rules YAML instead of the packaged ones
+    max_body: int = 1 << 20        # bytes of a request body; larger ones get 413 (0 = no limit)
+    submit_rate: float = 2000.0    # job submissions per second per tenant per API process (0 = no limit)
+    submit_burst: float = 4000.0   # ... of which this many at once (the token bucket's size)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -37,7 +40,10 @@ class Settings:
                    profile=env.get("SUANLI_PROFILE", cls.profile),
                    market_s=float(env.get("SUANLI_MARKET_S", cls.market_s)),
                    market_prices=env.get("SUANLI_MARKET_PRICES") or None,
-                   market_grades=env.get("SUANLI_MARKET_GRADES") or None)
+                   market_grades=env.get("SUANLI_MARKET_GRADES") or None,
+                   max_body=int(env.get("SUANLI_MAX_BODY", cls.max_body)),
+                   submit_rate=float(env.get("SUANLI_SUBMIT_RATE", cls.submit_rate)),
+                   submit_burst=float(env.get("SUANLI_SUBMIT_BURST", cls.submit_burst)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +80,7 @@ class Caches:
     price_book: Any = None          # services.market: the PriceBook
     pool_prices: Any = None         # services.market: (PoolTable, prices per pool)
     market_step_at: float | None = None  # control.market: when the market step last ran
+    submit_buckets: dict[str, list[float]] = field(default_factory=dict)  # services.ratelimit: tenant -> bucket
 
 
 @dataclass

@@ -12,7 +12,7 @@ from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.render import JSON, error, ok
 from suanli.api.schemas import JobCreate, JobList, JobPublic
 from suanli.domain.errors import InvalidInput, UnknownName
-from suanli.services import agents, jobs, tokens, usage
+from suanli.services import agents, jobs, ratelimit, tokens, usage
 from suanli.services.batching import SubmitBatcher
 from suanli.services.errors import ServiceError
 from suanli.services.platform import Platform
@@ -48,6 +48,8 @@ async def submit(request: Request) -> JSON:
     try:
         scheme, _, secret = (request.headers.get("authorization") or "").partition(" ")
         caller = tokens.authenticate(p, secret.strip() if scheme.lower() == "bearer" else None)
+        if caller.tenant is not None:
+            ratelimit.take_submission(p, caller.tenant)
         key = request.headers.get("idempotency-key")
         if key is not None and len(key) > 128:
             return error(422, "invalid_field", "idempotency-key: at most 128 characters; fix: send a shorter key",
@@ -56,10 +58,12 @@ async def submit(request: Request) -> JSON:
             body = JobCreate.model_validate_json(await request.body())
         except ValidationError as exc:
             return errors.validation_error(list(exc.errors(include_url=False)))  # type: ignore[no-any-return]
+        if caller.tenant is None and body.tenant is not None:     # an operator, on a tenant's behalf
+            ratelimit.take_submission(p, body.tenant)
         job, created = await batcher(p).submit(caller, body.model_dump(exclude={"tenant"}), tenant=body.tenant,
                                                idempotency_key=key)
     except ServiceError as exc:
-        return error(exc.status, exc.code, exc.message, exc.field)
+        return errors.service_error(exc)  # type: ignore[no-any-return]
     except InvalidInput as exc:
         return error(422, "unknown_name" if isinstance(exc, UnknownName) else "invalid_input", exc.render(), exc.field)
     return ok(job, 201 if created else 200, headers={"Location": f"/v1/jobs/{job['id']}"})
