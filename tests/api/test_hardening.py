@@ -228,3 +228,26 @@ def test_a_tenant_over_its_submission_rate_gets_429_with_retry_after(world: Worl
     finally:
         world.p.settings = saved
         world.p.cache.submit_buckets.clear()
+
+
+def test_me_names_the_callers_token_role_and_scope(world: World) -> None:
+    c = world.client
+    want = {"operator": {}, "tenant": {"tenant": "demo"}, "provider": {"provider": "west-dc"},
+            "agent": {"site": "nx-hub"}}
+    for role, scope in want.items():
+        r = c.get("/v1/me", headers=world.h(role))
+        assert r.status_code == 200, r.text
+        me = r.json()
+        assert me["role"] == role and me["token_id"].startswith("tok_")
+        assert {k: me[k] for k in ("tenant", "provider", "site") if me[k] is not None} == scope
+    assert c.get("/v1/me").status_code == 401
+
+
+def test_metrics_needs_a_token_of_any_role(world: World) -> None:
+    c = world.client
+    r = c.get("/metrics")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthorized"
+    for role in ("operator", "provider", "tenant", "agent"):
+        r = c.get("/metrics", headers=world.h(role))
+        assert r.status_code == 200 and "suanli_jobs" in r.text
+    assert c.get("/healthz").status_code == 200      # health stays open (load balancers)

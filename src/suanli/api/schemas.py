@@ -181,6 +181,14 @@ class TokenPublic(BaseModel):
     secret: str | None = Field(None, description="shown once, at creation")
 
 
+class MePublic(BaseModel):
+    token_id: str
+    role: Literal["operator", "provider", "tenant", "agent"]
+    tenant: str | None = Field(description="the tenant a tenant token acts for")
+    provider: str | None = Field(description="the provider a provider token acts for")
+    site: str | None = Field(description="the site an agent token acts for")
+
+
 # -- jobs ----------------------------------------------------------------------------------------
 class DataIn(Strict):
     region: Name

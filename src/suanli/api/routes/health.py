@@ -1,4 +1,4 @@
-"""``/healthz`` (200 when the store answers) and Prometheus ``/metrics``."""
+"""``/healthz`` (200 when the store answers, no token) and Prometheus ``/metrics`` (any token)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
-from suanli.api.deps import PlatformDep
+from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.render import JSON, error, ok
 
 router = APIRouter(tags=["health"])
@@ -25,7 +25,7 @@ def healthz(p: PlatformDep) -> JSON:
 
 
 @router.get("/metrics", response_class=PlainTextResponse)
-def metrics(p: PlatformDep) -> str:
+def metrics(p: PlatformDep, _: CallerDep) -> str:
     with p.uow() as uow:
         counts = uow.jobs.count_by_state()
         sites = uow.federation.sites()

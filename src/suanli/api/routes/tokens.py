@@ -6,10 +6,15 @@ from fastapi import APIRouter, Query
 
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import TokenCreate, TokenPublic
+from suanli.api.schemas import MePublic, TokenCreate, TokenPublic
 from suanli.services import audit, tokens
 
 router = APIRouter(prefix="/v1", tags=["security"])
+
+
+@router.get("/me", responses={200: {"model": MePublic}})
+def me(caller: CallerDep) -> JSON:
+    return ok(tokens.whoami(caller))
 
 
 @router.post("/tokens", status_code=201, responses={201: {"model": TokenPublic}})
