@@ -251,3 +251,34 @@ def test_metrics_needs_a_token_of_any_role(world: World) -> None:
         r = c.get("/metrics", headers=world.h(role))
         assert r.status_code == 200 and "suanli_jobs" in r.text
     assert c.get("/healthz").status_code == 200      # health stays open (load balancers)
+
+
+def test_openapi_declares_every_routes_real_schema_and_its_errors(world: World) -> None:
+    doc = world.client.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    assert "ErrorPublic" in schemas and "HTTPValidationError" not in schemas
+    error_ref = {"$ref": "#/components/schemas/ErrorPublic"}
+    problems = []
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            where = f"{method.upper()} {path}"
+            responses = op["responses"]
+            ok = [c for c in responses if c.startswith("2")]
+            if not ok:
+                problems.append(f"{where}: no success response")
+            for code in ok:
+                content = responses[code].get("content", {})
+                if path == "/metrics":
+                    assert "text/plain" in content
+                    continue
+                schema = content.get("application/json", {}).get("schema", {})
+                if "$ref" not in schema:
+                    problems.append(f"{where} {code}: {schema}")
+            wanted = {"401", "403", "404", "409", "413", "422"} if path.startswith("/v1/") else {"413"}
+            for code in wanted | {c for c in responses if c[0] in "45"}:
+                got = responses.get(code, {}).get("content", {}).get("application/json", {}).get("schema")
+                if got != error_ref:
+                    problems.append(f"{where} {code}: {got}")
+    submit = doc["paths"]["/v1/jobs"]["post"]["responses"]
+    assert "Retry-After" in submit["429"]["headers"]
+    assert not problems, "\n".join(problems)

@@ -308,3 +308,257 @@ class ReportCreate(Strict):
 class LogCreate(Strict):
     offset: int = Field(ge=0)
     data: str = Field(max_length=1_000_000)
+
+
+# -- responses: what each route returns (OpenAPI; the routes render dicts themselves) ------------
+Money = Annotated[str, Field(description="a decimal string, e.g. \"12.50\"")]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="e.g. invalid_field, unknown_name, not_found, conflict, rate_limited")
+    message: str = Field(description="what is wrong and how to fix it")
+    field: str = Field(description="the request field at fault, '' when none")
+
+
+class ErrorPublic(BaseModel):
+    """Every error the API returns."""
+
+    error: ErrorDetail
+
+
+class ProviderList(BaseModel):
+    items: list[ProviderPublic]
+
+
+class RegionPublic(BaseModel):
+    name: str
+    grid_zone: str
+    carbon_g_per_kwh: float
+
+
+class RegionList(BaseModel):
+    items: list[RegionPublic]
+
+
+class SiteList(BaseModel):
+    items: list[SitePublic]
+
+
+class QueuePublic(BaseModel):
+    tenant: str
+    name: str
+    quota_pf16: float | None
+    priority_class: int
+    budget: Money | None
+
+
+class QueueList(BaseModel):
+    items: list[QueuePublic]
+
+
+class TenantList(BaseModel):
+    items: list[TenantPublic]
+
+
+class TokenList(BaseModel):
+    items: list[TokenPublic]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: float
+    actor: str
+    role: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next: int = Field(description="pass as 'after' for the next page")
+
+
+class PlacementPublic(BaseModel):
+    id: str
+    job_id: str
+    attempt: int
+    site: str
+    pool_name: str
+    accelerator: str
+    count: int
+    state: str
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    exit_code: int | None
+
+
+class PlacementList(BaseModel):
+    items: list[PlacementPublic]
+
+
+class JobDetail(JobPublic):
+    placements: list[PlacementPublic]
+
+
+class JobLogs(BaseModel):
+    job_id: str
+    text: str
+    next: int = Field(description="pass as 'after' for the next chunk")
+
+
+class PoolVerdict(BaseModel):
+    site: str
+    pool: str
+    accelerator: str
+    verdict: str
+    reason: str
+
+
+class JobExplain(BaseModel):
+    job_id: str
+    state: str
+    reason: str
+    pools: list[PoolVerdict]
+    status: str | None = None
+    summary: str | None = None
+
+
+class UsagePublic(BaseModel):
+    by: Literal["job", "tenant", "site"]
+    items: list[dict[str, Any]] = Field(description="one per job, tenant or site: pf16h, energy_kwh, carbon_kg, "
+                                                    "cost (decimal string), runtime_s, placements, running")
+    total: dict[str, Any]
+    at: float
+
+
+class FederationPublic(BaseModel):
+    total: dict[str, Any]
+    by_site: dict[str, Any]
+    by_region: dict[str, Any]
+    by_tier: dict[str, Any]
+
+
+class HealthPublic(BaseModel):
+    status: str
+    database: str
+    scheduler: dict[str, Any]
+
+
+class HeartbeatPublic(BaseModel):
+    site: str
+    lease_s: float
+    kill: list[str] = Field(description="placements the agent must kill")
+    at: float
+
+
+class AssignmentPublic(BaseModel):
+    placement_id: str
+    job_id: str
+    tenant: str
+    pool: str
+    accelerator: str
+    count: int
+    command: list[str]
+    env: dict[str, str]
+    time_limit_s: float | None
+    attempt: int
+    state: str
+    started_at: float | None
+    slots: list[int]
+
+
+class AssignmentList(BaseModel):
+    items: list[AssignmentPublic]
+
+
+class ReportPublic(BaseModel):
+    placement_id: str
+    state: str
+    kill: bool
+
+
+class LogStored(BaseModel):
+    placement_id: str
+    stored: bool = Field(description="false when a chunk at that offset was already stored (a retry)")
+
+
+class PricesPublic(BaseModel):
+    currency: str
+    fee_rate: Money
+    unit: str
+    grades: list[dict[str, Any]]
+    products: list[dict[str, Any]]
+
+
+class AskPublic(BaseModel):
+    site: str
+    pool: str
+    provider: str
+    price: Money
+    min_qty: Money
+    updated_at: float
+
+
+class OrderPublic(BaseModel):
+    id: str
+    side: Literal["bid", "ask"]
+    owner: str
+    tenant: str | None
+    provider: str | None
+    qty: Money
+    price: Money
+    time: float
+    status: str
+
+
+class ReservationPublic(BaseModel):
+    id: str
+    tenant: str
+    provider: str
+    site: str
+    pool: str
+    qty: Money
+    start: float
+    end: float
+    price: Money
+
+
+class OrdersPublic(BaseModel):
+    items: list[dict[str, Any]]
+    trades: list[dict[str, Any]]
+    reservations: list[dict[str, Any]]
+
+
+class InvoicePublic(BaseModel):
+    tenant: str
+    start: float
+    end: float
+    pf16h: Money
+    charges: Money
+    credits: Money
+    total: Money
+    lines: list[dict[str, Any]]
+
+
+class InvoiceList(BaseModel):
+    items: list[InvoicePublic]
+
+
+class PayoutPublic(BaseModel):
+    account: str
+    gross: Money
+    fees: Money
+    net: Money
+    by_site: dict[str, Money]
+
+
+class PayoutList(BaseModel):
+    items: list[PayoutPublic]
+
+
+class BalancesPublic(BaseModel):
+    balances: dict[str, Money]
+    sum: Money
+    fees: Money

@@ -7,12 +7,14 @@ from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
 from suanli.api.deps import CallerDep, PlatformDep
+from suanli.api.openapi import errors
 from suanli.api.render import JSON, error, ok
+from suanli.api.schemas import HealthPublic
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=HealthPublic, responses=errors(503, 413))
 def healthz(p: PlatformDep) -> JSON:
     try:
         with p.db.engine.connect() as conn:
@@ -24,7 +26,7 @@ def healthz(p: PlatformDep) -> JSON:
                "scheduler": {"leader": bool(loop and loop.is_leader), "cycles": loop.cycles if loop else 0}})
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, responses=errors(401, 413, 422, plain=True))
 def metrics(p: PlatformDep, _: CallerDep) -> str:
     with p.uow() as uow:
         counts = uow.jobs.count_by_state()
