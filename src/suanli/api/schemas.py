@@ -44,7 +44,9 @@ def _finite(v: Any) -> Any:
     return v
 
 
-Text = Annotated[str, AfterValidator(_no_nul)]
+COUNT = 2**31 - 1          # counts from agents: far above any real one, far below the store's 64-bit integers
+OFFSET = 2**62             # byte offsets and ids in queries: an offset plus a chunk still fits 64 bits
+Text = Annotated[str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})]
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
@@ -272,23 +274,23 @@ class JobList(BaseModel):
 class NodeIn(Strict):
     name: str = Field(max_length=256)
     state: str = Field(max_length=64)
-    total: int = Field(ge=0)
-    allocated: int = Field(ge=0)
+    total: int = Field(ge=0, le=COUNT)
+    allocated: int = Field(ge=0, le=COUNT)
     healthy: bool
 
 
 class PoolInventoryIn(Strict):
     """What a site's engine reports for one pool (``agent.backends.PoolInventory``)."""
 
-    total: int = Field(ge=0)
-    free: int = Field(ge=0)
-    healthy: int = Field(ge=0)
-    external: int = Field(0, ge=0)
+    total: int = Field(ge=0, le=COUNT)
+    free: int = Field(ge=0, le=COUNT)
+    healthy: int = Field(ge=0, le=COUNT)
+    external: int = Field(0, ge=0, le=COUNT)
     nodes: list[NodeIn] = Field([], max_length=10000)
 
 
 class HeartbeatCreate(Strict):
-    free: dict[str, Annotated[int, Field(ge=0)]] = {}
+    free: dict[str, Annotated[int, Field(ge=0, le=COUNT)]] = {}
     held: list[str] = []
     info: Annotated[dict[str, object], AfterValidator(_finite)] = {}
     inventory: dict[str, PoolInventoryIn] = {}
@@ -300,13 +302,13 @@ class LeaseCreate(Strict):
 
 class ReportCreate(Strict):
     state: Literal["running", "succeeded", "failed", "killed"]
-    exit_code: int | None = None
-    slots: list[int] | None = None
+    exit_code: int | None = Field(None, ge=-(2**31), le=2**31 - 1)
+    slots: list[Annotated[int, Field(ge=0, le=COUNT)]] | None = None
     reason: str = ""
 
 
 class LogCreate(Strict):
-    offset: int = Field(ge=0)
+    offset: int = Field(ge=0, le=OFFSET)
     data: str = Field(max_length=1_000_000)
 
 

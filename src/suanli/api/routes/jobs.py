@@ -13,6 +13,7 @@ from suanli.api.openapi import V1
 from suanli.api.openapi import errors as documented
 from suanli.api.render import JSON, error, ok
 from suanli.api.schemas import (
+    OFFSET,
     JobCreate,
     JobDetail,
     JobExplain,
@@ -101,7 +102,7 @@ def cancel_job(job_id: str, p: PlatformDep, caller: CallerDep) -> JSON:
 
 
 @router.get("/jobs/{job_id}/logs", response_model=JobLogs)
-def job_logs(job_id: str, p: PlatformDep, caller: CallerDep, after: int = Query(0, ge=0),
+def job_logs(job_id: str, p: PlatformDep, caller: CallerDep, after: int = Query(0, ge=0, le=OFFSET),
              limit: int = Query(1000, ge=1, le=10000)) -> JSON:
     return ok(jobs.logs(p, caller, job_id, after=after, limit=limit))
 

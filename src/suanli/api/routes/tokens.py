@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import AuditPage, MePublic, TokenCreate, TokenList, TokenPublic
+from suanli.api.schemas import OFFSET, AuditPage, MePublic, TokenCreate, TokenList, TokenPublic
 from suanli.services import audit, tokens
 
 router = APIRouter(prefix="/v1", tags=["security"], responses=V1)
@@ -36,6 +36,6 @@ def revoke_token(token_id: str, p: PlatformDep, caller: CallerDep) -> JSON:
 
 @router.get("/audit", response_model=AuditPage)
 def read_audit(p: PlatformDep, caller: CallerDep, subject: str | None = None, action: str | None = None,
-               after: int = Query(0, ge=0), limit: int = Query(100, ge=1, le=1000)) -> JSON:
+               after: int = Query(0, ge=0, le=OFFSET), limit: int = Query(100, ge=1, le=1000)) -> JSON:
     items = audit.read_audit(p, caller, subject=subject, action=action, after=after, limit=limit)
     return ok({"items": items, "next": items[-1]["id"] if items else after})
