@@ -282,3 +282,16 @@ def test_openapi_declares_every_routes_real_schema_and_its_errors(world: World) 
     submit = doc["paths"]["/v1/jobs"]["post"]["responses"]
     assert "Retry-After" in submit["429"]["headers"]
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("method,path,role,body,field", [
+    ("GET", "/v1/audit?after=9223372036854775808", "operator", None, "after"),
+    ("GET", "/v1/jobs/j-x/logs?after=99999999999999999999", "tenant", None, "after"),
+    ("POST", "/v1/agent/placements/p-x/status", "agent", {"state": "failed", "exit_code": 2**63}, "exit_code"),
+    ("POST", "/v1/agent/placements/p-x/logs", "agent", {"offset": 2**63, "data": "x"}, "offset"),
+])
+def test_integers_beyond_the_store_are_422_not_500(world: World, method: str, path: str, role: str,
+                                                   body: object, field: str) -> None:
+    r = world.client.request(method, path, json=body, headers=world.h(role))
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["field"] == field
