@@ -103,7 +103,7 @@ def test_preemption_kills_the_victim_and_requeues_it(world: World) -> None:
     pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]["placement_id"]
     world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running"}, headers=world.h("agent"))
     # a deadline the job would miss by waiting for the victim to end, so the core preempts
-    high = submit(world, gpus=8, priority=100, allowed_regions=["ningxia"], deadline=world.p.now() + 5400)
+    high = submit(world, gpus=8, queue="urgent", priority=10, allowed_regions=["ningxia"], deadline=world.p.now() + 5400)
     world.cycle()
     assert job(world, low)["state"] == "preempted"
     assert beat(world, held=[pl])["kill"] == [pl]

@@ -75,3 +75,25 @@ def test_the_same_idempotency_key_concurrently_makes_one_job(server: tuple[str, 
     assert len({jid for _, jid in results}) == 1
     assert sorted(code for code, _ in results).count(201) == 1
     assert all(code in (200, 201) for code, _ in results)
+
+
+def test_a_large_body_is_413_through_the_real_server(server: tuple[str, dict[str, str], Platform]) -> None:
+    """Declared (Content-Length) and chunked: both refused with the JSON error; nothing is written."""
+    base, secrets, p = server
+    before = _counts(p)
+    headers = {"Authorization": f"Bearer {secrets['tenant']}", "Content-Type": "application/json"}
+
+    def chunks() -> Iterator[bytes]:
+        yield b'{"command": ["x"], "name": "'
+        for _ in range(20):
+            yield b"n" * 65536
+        yield b'"}'
+
+    with httpx.Client(base_url=base, timeout=10) as c:
+        declared = c.post("/v1/jobs", content=b'{"command": ["' + b"x" * (2 << 20) + b'"]}', headers=headers)
+        chunked = c.post("/v1/jobs", content=chunks(), headers=headers)
+        for r in (declared, chunked):
+            assert r.status_code == 413, r.text[:200]
+            assert r.json()["error"]["code"] == "body_too_large"
+        assert c.get("/healthz").status_code == 200
+    assert _counts(p) == before

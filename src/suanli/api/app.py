@@ -11,6 +11,7 @@ from pydantic import BaseModel
 
 from suanli import __version__
 from suanli.api import errors
+from suanli.api.limits import BodyLimit
 from suanli.api.render import JSON
 from suanli.api.routes import agent, federation, health, jobs, market, tenants, tokens
 from suanli.api.schemas import JobCreate
@@ -22,6 +23,7 @@ def create_app(platform: Platform) -> FastAPI:
                   description="Pool GPU data centers into one compute service, metered in PF16-hours.")
     app.state.platform = platform
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=platform.settings.max_body)
     for module in (health, federation, tenants, tokens, jobs, agent, market):
         app.include_router(module.router)
     _document_models(app, JobCreate)

@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
+from suanli.api.limits import BodyTooLarge
 from suanli.api.render import error
+from suanli.api.schemas import ENV_NAME
 from suanli.domain.errors import InvalidInput, SuanliError, UnknownName
-from suanli.services.errors import ServiceError
+from suanli.services.errors import ServiceError, TooManyRequests
 
 log = logging.getLogger("suanli.api")
 
@@ -22,11 +24,13 @@ FIXES = {
     "json_invalid": "send a valid JSON body",
     "model_attributes_type": "send a JSON object",
     "dict_type": "send a JSON object",
+    "nul_byte": "remove the NUL byte",
+    "finite_number": "give a finite number (Infinity and NaN are refused)",
 }
 
 
 def _field(loc: tuple[Any, ...]) -> str:
-    parts = [str(x) for x in loc if x not in ("body", "query", "path", "header")]
+    parts = [str(x) for x in loc if x not in ("body", "query", "path", "header", "[key]")]
     out = ""
     for x in parts:
         out += f"[{x}]" if x.isdigit() else (f".{x}" if out else x)
@@ -43,7 +47,13 @@ def _fix(err: Any) -> str:
     if kind == "literal_error":
         return f"use one of: {ctx.get('expected', '')}"
     if kind == "string_pattern_mismatch":
+        if ctx.get("pattern") == ENV_NAME:
+            return "name it like an environment variable: a letter or '_', then letters, digits or '_'"
         return "use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit)"
+    if kind in ("string_too_long", "too_long"):
+        return f"give at most {ctx.get('max_length')}"
+    if kind == "too_many_bytes":
+        return f"send at most {ctx.get('limit')} bytes (put large inputs in a file the command reads)"
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return "give a whole number"
     if kind in ("float_parsing", "float_type", "decimal_parsing"):
@@ -77,7 +87,15 @@ def _invalid(_: Request, exc: Exception) -> Any:
 
 def _service(_: Request, exc: Exception) -> Any:
     assert isinstance(exc, ServiceError)
-    return error(exc.status, exc.code, exc.message, exc.field)
+    return service_error(exc)
+
+
+def service_error(exc: ServiceError) -> Any:
+    """A service's error as our JSON error; 429 carries ``Retry-After``."""
+    out = error(exc.status, exc.code, exc.message, exc.field)
+    if isinstance(exc, TooManyRequests):
+        out.headers["Retry-After"] = str(exc.retry_after)
+    return out
 
 
 def _suanli(_: Request, exc: Exception) -> Any:
@@ -87,6 +105,8 @@ def _suanli(_: Request, exc: Exception) -> Any:
 def _http(_: Request, exc: Exception) -> Any:
     assert isinstance(exc, HTTPException)
     messages = {404: "no such route; see /docs for the API", 405: "method not allowed on this route; see /docs"}
+    if isinstance(exc, BodyTooLarge):
+        return error(413, exc.code, str(exc.detail), "body")
     return error(exc.status_code, "http_" + str(exc.status_code), messages.get(exc.status_code, str(exc.detail)))
 
 

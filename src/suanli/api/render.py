@@ -6,7 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 
 def _default(obj: Any) -> Any:
@@ -17,8 +17,8 @@ def _default(obj: Any) -> Any:
     raise TypeError(f"cannot render {type(obj).__name__}")
 
 
-class JSON(Response):
-    media_type = "application/json"
+class JSON(JSONResponse):
+    """A JSONResponse (so OpenAPI documents the route's JSON schema, not a string) rendered by orjson."""
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content, default=_default, option=orjson.OPT_NON_STR_KEYS)

@@ -1,25 +1,65 @@
 """Request (``XCreate``/``XUpdate``) and response (``XPublic``) schemas. Unknown fields are refused
-so a misspelt option is an error, not silently ignored."""
+so a misspelt option is an error, not silently ignored; so are ``Infinity``/``NaN`` in any number
+field and NUL bytes in free text. A job submission is capped in size field by field (``JobCreate``)."""
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
                             description="letters, digits, '.', '_' or '-', at most 64")]
 
 
+
+
+def _no_nul(v: str) -> str:
+    if "\x00" in v:
+        raise PydanticCustomError("nul_byte", "must not contain a NUL byte (\\u0000)")
+    return v
+
+
+def _at_most_bytes(limit: int) -> Any:
+    def check(v: str) -> str:
+        if len(v) * 4 > limit and len(v.encode()) > limit:   # UTF-8 is at most 4 bytes a character
+            raise PydanticCustomError("too_many_bytes", "at most {limit} bytes (UTF-8)", {"limit": limit})
+        return v
+    return AfterValidator(check)
+
+
+def _finite(v: Any) -> Any:
+    """Refuse Infinity/NaN anywhere inside free-form JSON (``dict[str, object]`` fields)."""
+    if isinstance(v, float) and not math.isfinite(v):
+        raise PydanticCustomError("finite_number", "Input should be a finite number")
+    if isinstance(v, dict):
+        for x in v.values():
+            _finite(x)
+    elif isinstance(v, list):
+        for x in v:
+            _finite(x)
+    return v
+
+
+COUNT = 2**31 - 1          # counts from agents: far above any real one, far below the store's 64-bit integers
+OFFSET = 2**62             # byte offsets and ids in queries: an offset plus a chunk still fits 64 bits
+Text = Annotated[str, AfterValidator(_no_nul), Field(json_schema_extra={"pattern": "^[^\\u0000]*$"})]
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Base of every request model: unknown fields and non-finite numbers are refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 # -- federation ----------------------------------------------------------------------------------
 class ProviderCreate(Strict):
     name: Name
-    display_name: str = ""
+    display_name: Annotated[Text, Field(max_length=200)] = ""
 
 
 class ProviderPublic(BaseModel):
@@ -125,7 +165,7 @@ class TenantPublic(BaseModel):
 # -- tokens --------------------------------------------------------------------------------------
 class TokenCreate(Strict):
     role: Literal["operator", "provider", "tenant", "agent"]
-    name: str = ""
+    name: Annotated[Text, Field(max_length=200)] = ""
     tenant: Name | None = None
     provider: Name | None = None
     site: Name | None = None
@@ -145,15 +185,37 @@ class TokenPublic(BaseModel):
     secret: str | None = Field(None, description="shown once, at creation and rotation")
 
 
+class MePublic(BaseModel):
+    token_id: str
+    role: Literal["operator", "provider", "tenant", "agent"]
+    tenant: str | None = Field(description="the tenant a tenant token acts for")
+    provider: str | None = Field(description="the provider a provider token acts for")
+    site: str | None = Field(description="the site an agent token acts for")
+
+
 # -- jobs ----------------------------------------------------------------------------------------
 class DataIn(Strict):
     region: Name
     size_gb: float = Field(ge=0)
 
 
+COMMAND_BYTES = 64 * 1024
+Arg = Annotated[Text, Field(description="one argument; no NUL byte")]
+EnvName = Annotated[str, Field(max_length=128, pattern=ENV_NAME)]
+EnvValue = Annotated[Text, _at_most_bytes(32 * 1024)]
+LabelKey = Annotated[Text, Field(max_length=128)]
+LabelValue = Annotated[Text, Field(max_length=1024)]
+
+
 class JobCreate(Strict):
-    command: list[str] = Field(min_length=1, description='argv, e.g. ["python", "train.py"]')
-    name: str = ""
+    """A job. Caps: ``command`` 1..256 arguments and 64 KiB in all; ``env`` at most 256 entries, names
+    like ``[A-Za-z_][A-Za-z0-9_]*`` of at most 128 characters, values of at most 32 KiB; ``name`` at
+    most 200 characters; ``labels`` at most 64 (keys 128, values 1024 characters). No NUL byte in
+    any of them."""
+
+    command: list[Arg] = Field(min_length=1, max_length=256,
+                               description='argv, e.g. ["python", "train.py"]; at most 256 arguments, 64 KiB in all')
+    name: Annotated[Text, Field(max_length=200)] = ""
     tenant: Name | None = Field(None, description="operators only: submit on behalf of this tenant")
     queue: Name = "default"
     job_class: Literal["train", "finetune", "infer", "batch"] = "train"
@@ -175,8 +237,16 @@ class JobCreate(Strict):
     priority: int | None = Field(None, ge=-1000, le=1000)
     arithmetic_intensity: float | None = Field(None, gt=0)
     checkpoint_interval_s: float | None = Field(None, gt=0)
-    env: dict[str, str] = {}
-    labels: dict[str, str] = {}
+    env: dict[EnvName, EnvValue] = Field({}, max_length=256)
+    labels: dict[LabelKey, LabelValue] = Field({}, max_length=64)
+
+    @field_validator("command")
+    @classmethod
+    def _command_size(cls, v: list[str]) -> list[str]:
+        if sum(map(len, v)) * 4 > COMMAND_BYTES and sum(len(a.encode()) for a in v) > COMMAND_BYTES:
+            raise PydanticCustomError("too_many_bytes", "at most {limit} bytes (UTF-8) in all",
+                                      {"limit": COMMAND_BYTES})
+        return v
 
 
 class JobPublic(BaseModel):
@@ -206,25 +276,25 @@ class JobList(BaseModel):
 class NodeIn(Strict):
     name: str = Field(max_length=256)
     state: str = Field(max_length=64)
-    total: int = Field(ge=0)
-    allocated: int = Field(ge=0)
+    total: int = Field(ge=0, le=COUNT)
+    allocated: int = Field(ge=0, le=COUNT)
     healthy: bool
 
 
 class PoolInventoryIn(Strict):
     """What a site's engine reports for one pool (``agent.backends.PoolInventory``)."""
 
-    total: int = Field(ge=0)
-    free: int = Field(ge=0)
-    healthy: int = Field(ge=0)
-    external: int = Field(0, ge=0)
+    total: int = Field(ge=0, le=COUNT)
+    free: int = Field(ge=0, le=COUNT)
+    healthy: int = Field(ge=0, le=COUNT)
+    external: int = Field(0, ge=0, le=COUNT)
     nodes: list[NodeIn] = Field([], max_length=10000)
 
 
 class HeartbeatCreate(Strict):
-    free: dict[str, Annotated[int, Field(ge=0)]] = {}
+    free: dict[str, Annotated[int, Field(ge=0, le=COUNT)]] = {}
     held: list[str] = []
-    info: dict[str, object] = {}
+    info: Annotated[dict[str, object], AfterValidator(_finite)] = {}
     inventory: dict[str, PoolInventoryIn] = {}
 
 
@@ -234,11 +304,270 @@ class LeaseCreate(Strict):
 
 class ReportCreate(Strict):
     state: Literal["running", "succeeded", "failed", "killed"]
-    exit_code: int | None = None
-    slots: list[int] | None = None
+    exit_code: int | None = Field(None, ge=-(2**31), le=2**31 - 1)
+    slots: list[Annotated[int, Field(ge=0, le=COUNT)]] | None = None
     reason: str = ""
 
 
 class LogCreate(Strict):
-    offset: int = Field(ge=0)
+    offset: int = Field(ge=0, le=OFFSET)
     data: str = Field(max_length=1_000_000)
+
+
+# -- responses: what each route returns (OpenAPI; the routes render dicts themselves) ------------
+Money = Annotated[str, Field(description="a decimal string, e.g. \"12.50\"")]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="e.g. invalid_field, unknown_name, not_found, conflict, rate_limited")
+    message: str = Field(description="what is wrong and how to fix it")
+    field: str = Field(description="the request field at fault, '' when none")
+
+
+class ErrorPublic(BaseModel):
+    """Every error the API returns."""
+
+    error: ErrorDetail
+
+
+class ProviderList(BaseModel):
+    items: list[ProviderPublic]
+
+
+class RegionPublic(BaseModel):
+    name: str
+    grid_zone: str
+    carbon_g_per_kwh: float
+
+
+class RegionList(BaseModel):
+    items: list[RegionPublic]
+
+
+class SiteList(BaseModel):
+    items: list[SitePublic]
+
+
+class QueuePublic(BaseModel):
+    tenant: str
+    name: str
+    quota_pf16: float | None
+    priority_class: int
+    budget: Money | None
+
+
+class QueueList(BaseModel):
+    items: list[QueuePublic]
+
+
+class TenantList(BaseModel):
+    items: list[TenantPublic]
+
+
+class TokenList(BaseModel):
+    items: list[TokenPublic]
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: float
+    actor: str
+    role: str
+    action: str
+    subject: str
+    detail: dict[str, Any]
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next: int = Field(description="pass as 'after' for the next page")
+
+
+class PlacementPublic(BaseModel):
+    id: str
+    job_id: str
+    attempt: int
+    site: str
+    pool_name: str
+    accelerator: str
+    count: int
+    state: str
+    created_at: float
+    started_at: float | None
+    ended_at: float | None
+    exit_code: int | None
+
+
+class PlacementList(BaseModel):
+    items: list[PlacementPublic]
+
+
+class JobDetail(JobPublic):
+    placements: list[PlacementPublic]
+
+
+class JobLogs(BaseModel):
+    job_id: str
+    text: str
+    next: int = Field(description="pass as 'after' for the next chunk")
+
+
+class PoolVerdict(BaseModel):
+    site: str
+    pool: str
+    accelerator: str
+    verdict: str
+    reason: str
+
+
+class JobExplain(BaseModel):
+    job_id: str
+    state: str
+    reason: str
+    pools: list[PoolVerdict]
+    status: str | None = None
+    summary: str | None = None
+
+
+class UsagePublic(BaseModel):
+    by: Literal["job", "tenant", "site"]
+    items: list[dict[str, Any]] = Field(description="one per job, tenant or site: pf16h, energy_kwh, carbon_kg, "
+                                                    "cost (decimal string), runtime_s, placements, running")
+    total: dict[str, Any]
+    at: float
+
+
+class FederationPublic(BaseModel):
+    total: dict[str, Any]
+    by_site: dict[str, Any]
+    by_region: dict[str, Any]
+    by_tier: dict[str, Any]
+
+
+class HealthPublic(BaseModel):
+    status: str
+    database: str
+    scheduler: dict[str, Any]
+
+
+class HeartbeatPublic(BaseModel):
+    site: str
+    lease_s: float
+    kill: list[str] = Field(description="placements the agent must kill")
+    at: float
+
+
+class AssignmentPublic(BaseModel):
+    placement_id: str
+    job_id: str
+    tenant: str
+    pool: str
+    accelerator: str
+    count: int
+    command: list[str]
+    env: dict[str, str]
+    time_limit_s: float | None
+    attempt: int
+    state: str
+    started_at: float | None
+    slots: list[int]
+
+
+class SessionPublic(BaseModel):
+    site: str
+    session: str = Field(description="send it as X-Agent-Session on every agent call")
+
+
+class AssignmentList(BaseModel):
+    items: list[AssignmentPublic]
+
+
+class ReportPublic(BaseModel):
+    placement_id: str
+    state: str
+    kill: bool
+
+
+class LogStored(BaseModel):
+    placement_id: str
+    stored: bool = Field(description="false when a chunk at that offset was already stored (a retry)")
+
+
+class PricesPublic(BaseModel):
+    currency: str
+    fee_rate: Money
+    unit: str
+    grades: list[dict[str, Any]]
+    products: list[dict[str, Any]]
+
+
+class AskPublic(BaseModel):
+    site: str
+    pool: str
+    provider: str
+    price: Money
+    min_qty: Money
+    updated_at: float
+
+
+class OrderPublic(BaseModel):
+    id: str
+    side: Literal["bid", "ask"]
+    owner: str
+    tenant: str | None
+    provider: str | None
+    qty: Money
+    price: Money
+    time: float
+    status: str
+
+
+class ReservationPublic(BaseModel):
+    id: str
+    tenant: str
+    provider: str
+    site: str
+    pool: str
+    qty: Money
+    start: float
+    end: float
+    price: Money
+
+
+class OrdersPublic(BaseModel):
+    items: list[dict[str, Any]]
+    trades: list[dict[str, Any]]
+    reservations: list[dict[str, Any]]
+
+
+class InvoicePublic(BaseModel):
+    tenant: str
+    start: float
+    end: float
+    pf16h: Money
+    charges: Money
+    credits: Money
+    total: Money
+    lines: list[dict[str, Any]]
+
+
+class InvoiceList(BaseModel):
+    items: list[InvoicePublic]
+
+
+class PayoutPublic(BaseModel):
+    account: str
+    gross: Money
+    fees: Money
+    net: Money
+    by_site: dict[str, Money]
+
+
+class PayoutList(BaseModel):
+    items: list[PayoutPublic]
+
+
+class BalancesPublic(BaseModel):
+    balances: dict[str, Money]
+    sum: Money
+    fees: Money

@@ -61,7 +61,11 @@ class SubmitBatcher:
                     fut.set_exception(exc)
         else:
             for (_, fut), result in zip(batch, results, strict=True):
-                if not fut.done():
+                if fut.done():
+                    continue
+                if isinstance(result, Exception):   # a reused idempotency key with another spec
+                    fut.set_exception(result)
+                else:
                     fut.set_result(result)
         finally:
             self.inflight -= 1

@@ -6,8 +6,9 @@
         ├── Unauthorized (401)                 no token, or an unknown or revoked one
         ├── Forbidden (403)                    the role or scope does not allow this
         ├── NotFound (404)                     no such object (or not visible to the caller)
-        └── Conflict (409)                     the object is in a state that forbids this
-            └── Fenced (409)                   another agent session took over this site
+        ├── Conflict (409)                     the object is in a state that forbids this
+        │   └── Fenced (409)                   another agent session took over this site
+        └── TooManyRequests (429)              over a rate limit; ``retry_after`` seconds
 """
 
 from __future__ import annotations
@@ -50,3 +51,12 @@ class Fenced(Conflict):
     must stop (its leases, reports and heartbeats are refused)."""
 
     code = "fenced"
+
+
+class TooManyRequests(ServiceError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int, field: str = "") -> None:
+        self.retry_after = retry_after
+        super().__init__(message, field=field)

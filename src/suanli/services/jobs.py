@@ -8,6 +8,7 @@ Cancel of a placed or running job marks the job cancelled and asks the site's ag
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -48,6 +49,17 @@ def _queues(p: Platform) -> dict[tuple[str, str], int]:
     return hit[1]
 
 
+def _priority_above_class(queues: dict[tuple[str, str], int], tenant: str, queue: str, priority: int,
+                          bound: int) -> None:
+    """A tenant's priority is bounded by its queue's priority class (operators may set any)."""
+    higher = sorted((c, q) for (t, q), c in queues.items() if t == tenant and c >= priority)
+    fix = (f"submit to queue {higher[0][1]!r} (priority class {higher[0][0]})" if higher
+           else "ask an operator for a queue with a higher priority class")
+    raise InvalidInput(f"is above the priority class of queue {queue!r} ({bound}); a tenant's priority is at "
+                       f"most its queue's class", field="priority", value=priority,
+                       fix=f"give a priority <= {bound}, leave it out, or {fix}")
+
+
 @dataclass(frozen=True)
 class Submission:
     """A checked submission, ready to store: the job row and its audit record."""
@@ -71,8 +83,11 @@ def prepare(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | 
         if not any(t == tenant for t, _ in queues):
             raise NotFound(f"no tenant {tenant!r}", field="tenant")
         raise UnknownName("queue", queue, [q for t, q in queues if t == tenant], field="queue")
+    bound = queues[(tenant, queue)]
     if spec.get("priority") is None:
-        spec["priority"] = queues[(tenant, queue)]
+        spec["priority"] = bound
+    elif spec["priority"] > bound and caller.role != "operator":
+        _priority_above_class(queues, tenant, queue, spec["priority"], bound)
     if not spec.get("command"):
         raise InvalidInput("a job needs a command", field="command", value=spec.get("command"),
                            fix='give the command as a list of arguments, e.g. ["python", "train.py"]')
@@ -81,9 +96,11 @@ def prepare(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | 
     job = job_from_spec(job_id, tenant, now, spec)
     validate_job(job, now=now)
     _federation(p).check_job(job, p.catalog)
+    text = json.dumps(spec, sort_keys=True)     # canonical: defaults filled in, keys sorted
     row = dict(id=job_id, tenant=tenant, queue=queue, state="pending", job_class=job.job_class.value,
-               gpus=job.gpus, priority=job.priority, spec=json.dumps(spec, sort_keys=True), submit_time=now,
-               updated_at=now, idempotency_key=idempotency_key, attempts=0, reason="waiting for the next cycle")
+               gpus=job.gpus, priority=job.priority, spec=text, spec_hash=hashlib.sha256(text.encode()).hexdigest(),
+               submit_time=now, updated_at=now, idempotency_key=idempotency_key, attempts=0,
+               reason="waiting for the next cycle")
     audit = dict(at=now, actor=caller.actor, role=caller.role, action="job.submit", subject=job_id,
                  detail=json.dumps({"tenant": tenant, "gpus": job.gpus, "job_class": job.job_class.value}))
     return Submission(row, audit, spec)
@@ -92,9 +109,21 @@ def prepare(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | 
 Result = tuple[dict[str, Any], bool]
 
 
-def store(p: Platform, subs: list[Submission]) -> list[Result]:
+def _spec_hash(row: dict[str, Any]) -> str:
+    """The stored hash, or (jobs stored before it existed) the hash of the stored spec text."""
+    return row.get("spec_hash") or hashlib.sha256(str(row["spec"]).encode()).hexdigest()
+
+
+def _reused(s: Submission, first_id: str) -> Conflict:
+    return Conflict(f"Idempotency-Key {s.row['idempotency_key']!r} was first used for job {first_id} with a "
+                    "different body; fix: send a new key for a different job, or the same body to get that job back",
+                    field="idempotency-key")
+
+
+def store(p: Platform, subs: list[Submission]) -> list[Result | Conflict]:
     """Store submissions in one transaction (group commit), each job with its audit record.
-    A repeated idempotency key -- in the store or earlier in the batch -- returns the first job."""
+    A repeated idempotency key -- in the store or earlier in the batch -- returns the first job
+    when the spec is the same, and a ``Conflict`` (in place of the result) when it is not."""
     first: dict[tuple[str, str], int] = {}
     fresh: list[Submission] = []
     for i, s in enumerate(subs):
@@ -112,11 +141,14 @@ def store(p: Platform, subs: list[Submission]) -> list[Result]:
         if len(fresh) == 1 and fresh[0].row["idempotency_key"] is None:
             raise
         return [_store_one(p, s) for s in subs]     # isolate the duplicate keys
-    out: list[Result] = []
+    out: list[Result | Conflict] = []
     for i, s in enumerate(subs):
         key = s.row["idempotency_key"]
         j = first.get((s.row["tenant"], key), i) if key is not None else i
-        out.append((_fresh_view(subs[j]), j == i))
+        if j != i and subs[j].row["spec_hash"] != s.row["spec_hash"]:
+            out.append(_reused(s, subs[j].row["id"]))
+        else:
+            out.append((_fresh_view(subs[j]), j == i))
     return out
 
 
@@ -124,13 +156,19 @@ def _fresh_view(s: Submission) -> dict[str, Any]:
     return {**s.row, "spec": s.spec, "site": None, "placement_id": None, "exit_code": None, "finished_at": None}
 
 
-def _store_one(p: Platform, s: Submission) -> Result:
+def _seen(s: Submission, seen: dict[str, Any]) -> Result | Conflict:
+    if _spec_hash(seen) != s.row["spec_hash"]:
+        return _reused(s, seen["id"])
+    return _view(seen), False
+
+
+def _store_one(p: Platform, s: Submission) -> Result | Conflict:
     key = s.row["idempotency_key"]
     if key is not None:
         with p.uow() as uow:
             seen = uow.jobs.by_idempotency_key(s.row["tenant"], key)
         if seen is not None:
-            return _view(seen), False
+            return _seen(s, seen)
     try:
         with p.uow() as uow:
             uow.jobs.add_many([s.row])
@@ -140,14 +178,18 @@ def _store_one(p: Platform, s: Submission) -> Result:
             seen = uow.jobs.by_idempotency_key(s.row["tenant"], key or "")
         if seen is None:
             raise
-        return _view(seen), False
+        return _seen(s, seen)
     return _fresh_view(s), True
 
 
 def submit(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | None = None,
            idempotency_key: str | None = None) -> Result:
-    """Return (the job, created?). ``created`` is False when the idempotency key was seen before."""
-    return store(p, [prepare(p, caller, spec, tenant=tenant, idempotency_key=idempotency_key)])[0]
+    """Return (the job, created?). ``created`` is False when the idempotency key was seen before
+    (with the same spec; with another one, ``Conflict``)."""
+    out = store(p, [prepare(p, caller, spec, tenant=tenant, idempotency_key=idempotency_key)])[0]
+    if isinstance(out, Conflict):
+        raise out
+    return out
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,9 @@ class Settings:
     market_prices: str | None = None   # a price book YAML instead of the packaged one
     market_grades: str | None = None   # grade rules YAML instead of the packaged ones
     log_cap: int = 10 * 2**20 + 2**16  # bytes of one placement's output the store keeps (agents keep 10 MiB)
+    max_body: int = 1 << 20        # bytes of a request body; larger ones get 413 (0 = no limit)
+    submit_rate: float = 2000.0    # job submissions per second per tenant per API process (0 = no limit)
+    submit_burst: float = 4000.0   # ... of which this many at once (the token bucket's size)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -39,7 +42,10 @@ class Settings:
                    market_s=float(env.get("SUANLI_MARKET_S", cls.market_s)),
                    market_prices=env.get("SUANLI_MARKET_PRICES") or None,
                    market_grades=env.get("SUANLI_MARKET_GRADES") or None,
-                   log_cap=int(env.get("SUANLI_LOG_CAP", cls.log_cap)))
+                   log_cap=int(env.get("SUANLI_LOG_CAP", cls.log_cap)),
+                   max_body=int(env.get("SUANLI_MAX_BODY", cls.max_body)),
+                   submit_rate=float(env.get("SUANLI_SUBMIT_RATE", cls.submit_rate)),
+                   submit_burst=float(env.get("SUANLI_SUBMIT_BURST", cls.submit_burst)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,7 @@ class Caches:
     price_book: Any = None          # services.market: the PriceBook
     pool_prices: Any = None         # services.market: (PoolTable, prices per pool)
     market_step_at: float | None = None  # control.market: when the market step last ran
+    submit_buckets: dict[str, list[float]] = field(default_factory=dict)  # services.ratelimit: tenant -> bucket
 
 
 @dataclass

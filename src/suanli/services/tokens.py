@@ -143,6 +143,12 @@ def listen_for_token_changes(p: Platform, stop: Any) -> None:
     threading.Thread(target=run, name="token-listener", daemon=True).start()
 
 
+def whoami(caller: Caller) -> dict[str, Any]:
+    """The caller's token id, role and scope (the tenant, provider or site it acts for)."""
+    return {"token_id": caller.token_id, "role": caller.role, "tenant": caller.tenant, "provider": caller.provider,
+            "site": caller.site}
+
+
 def list_tokens(p: Platform, caller: Caller) -> list[dict[str, Any]]:
     require(caller, "operator")
     with p.uow() as uow:

@@ -54,6 +54,7 @@ jobs = Table(
     Column("submit_time", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
     Column("idempotency_key", String(128), nullable=True),
+    Column("spec_hash", String(64), nullable=True),   # SHA-256 of ``spec``: a reused key must bring the same spec
     Column("attempts", Integer, nullable=False, default=0),
     Column("reason", Text, nullable=False, default=""),
     Column("site", String(64), nullable=True),

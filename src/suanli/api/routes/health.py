@@ -1,4 +1,4 @@
-"""``/healthz`` (200 when the store answers) and Prometheus ``/metrics``."""
+"""``/healthz`` (200 when the store answers, no token) and Prometheus ``/metrics`` (any token)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from fastapi import APIRouter
 from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
-from suanli.api.deps import PlatformDep
+from suanli.api.deps import CallerDep, PlatformDep
+from suanli.api.openapi import errors
 from suanli.api.render import JSON, error, ok
+from suanli.api.schemas import HealthPublic
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=HealthPublic, responses=errors(503, 413))
 def healthz(p: PlatformDep) -> JSON:
     try:
         with p.db.engine.connect() as conn:
@@ -24,8 +26,8 @@ def healthz(p: PlatformDep) -> JSON:
                "scheduler": {"leader": bool(loop and loop.is_leader), "cycles": loop.cycles if loop else 0}})
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
-def metrics(p: PlatformDep) -> str:
+@router.get("/metrics", response_class=PlainTextResponse, responses=errors(401, 413, 422, plain=True))
+def metrics(p: PlatformDep, _: CallerDep) -> str:
     with p.uow() as uow:
         counts = uow.jobs.count_by_state()
         sites = uow.federation.sites()

@@ -10,12 +10,24 @@ from fastapi import APIRouter, Query
 from pydantic import Field, WithJsonSchema
 
 from suanli.api.deps import CallerDep, PlatformDep
+from suanli.api.openapi import V1
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import Name, Strict
+from suanli.api.schemas import (
+    AskPublic,
+    BalancesPublic,
+    InvoiceList,
+    Name,
+    OrderPublic,
+    OrdersPublic,
+    PayoutList,
+    PricesPublic,
+    ReservationPublic,
+    Strict,
+)
 from suanli.services import billing
 from suanli.services import market as svc
 
-router = APIRouter(prefix="/v1", tags=["market"])
+router = APIRouter(prefix="/v1", tags=["market"], responses=V1)
 # checked by the market's parsers (``market.money``), which refuse floats, NaN and excess decimals by field name
 Amount = Annotated[Any, WithJsonSchema({"type": "string", "examples": ["12.50"]}),
                    Field(description="a decimal string, e.g. \"12.50\" (floats are refused)")]
@@ -51,53 +63,54 @@ class ResaleCreate(Strict):
     min_price: Amount
 
 
-@router.get("/market/prices")
+@router.get("/market/prices", response_model=PricesPublic)
 def get_prices(p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(svc.prices(p, caller))
 
 
-@router.post("/market/asks")
+@router.post("/market/asks", response_model=AskPublic)
 def post_ask(body: AskCreate, p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(svc.set_ask(p, caller, **body.model_dump()))
 
 
-@router.post("/market/bids", status_code=201)
+@router.post("/market/bids", status_code=201, response_model=OrderPublic)
 def post_bid(body: BidCreate, p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(svc.bid(p, caller, **body.model_dump()), 201)
 
 
-@router.post("/market/reservations", status_code=201)
+@router.post("/market/reservations", status_code=201, response_model=ReservationPublic)
 def post_reservation(body: ReservationCreate, p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(svc.reserve(p, caller, **body.model_dump()), 201)
 
 
-@router.post("/market/reservations/{reservation_id}/resell", status_code=201)
+@router.post("/market/reservations/{reservation_id}/resell", status_code=201, response_model=OrderPublic)
 def post_resale(reservation_id: str, body: ResaleCreate, p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(svc.resell(p, caller, reservation_id, **body.model_dump()), 201)
 
 
-@router.get("/market/orders")
+@router.get("/market/orders", response_model=OrdersPublic)
 def get_orders(p: PlatformDep, caller: CallerDep, status: str | None = None, tenant: str | None = None,
                limit: int = Query(200, ge=1, le=1000)) -> JSON:
     return ok(svc.orders(p, caller, status=status, tenant=tenant, limit=limit))
 
 
-@router.post("/market/orders/{order_id}/cancel")
+@router.post("/market/orders/{order_id}/cancel", response_model=OrderPublic)
 def cancel_order(order_id: str, p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(svc.cancel_order(p, caller, order_id))
 
 
-@router.get("/invoices")
-def get_invoices(p: PlatformDep, caller: CallerDep, tenant: str | None = None, start: float = 0.0,
-                 end: float | None = None) -> JSON:
+@router.get("/invoices", response_model=InvoiceList)
+def get_invoices(p: PlatformDep, caller: CallerDep, tenant: str | None = None,
+                 start: float = Query(0.0, allow_inf_nan=False, description="seconds UTC"),
+                 end: float | None = Query(None, allow_inf_nan=False, description="seconds UTC")) -> JSON:
     return ok(billing.invoice_of(p, caller, tenant=tenant, start=start, end=end))
 
 
-@router.get("/payouts")
+@router.get("/payouts", response_model=PayoutList)
 def get_payouts(p: PlatformDep, caller: CallerDep, provider: str | None = None) -> JSON:
     return ok(billing.payouts_of(p, caller, provider=provider))
 
 
-@router.get("/ledger/balances")
+@router.get("/ledger/balances", response_model=BalancesPublic)
 def get_balances(p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(billing.balances(p, caller))
