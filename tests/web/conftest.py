@@ -43,8 +43,8 @@ class Platform:
         self.tenant = (data / "tenant.token").read_text().strip()
 
     def api(self, token: str, method: str, path: str, **kw: Any) -> httpx.Response:
-        return httpx.request(method, self.url + "/v1" + path, headers={"Authorization": f"Bearer {token}"},
-                             timeout=10, **kw)
+        headers = {"Authorization": f"Bearer {token}", **kw.pop("headers", {})}
+        return httpx.request(method, self.url + "/v1" + path, headers=headers, timeout=10, **kw)
 
     def get(self, token: str, path: str, **kw: Any) -> Any:
         r = self.api(token, "GET", path, **kw)

@@ -234,3 +234,23 @@ def test_bad_token_and_api_down_are_explained(page: Any, platform: Platform) -> 
     expect(page.locator("#sites tbody tr")).to_have_count(3)  # the last data stays on screen
     page.unroute("**/v1/**")
     expect(page.locator(".view-alert .error")).to_have_count(0, timeout=8_000)
+
+
+def test_an_engine_that_reports_less_than_declared_shows_both(page: Any, platform: Platform) -> None:
+    """The engine of sz-edge reports 1 of its 2 L40S: the row shows both, the schedulable capacity
+    drops by one L40S (what the API reports), and the agent of the site is left to `up` again."""
+    agent_token = (platform.data / "agents" / "sz-edge.token").read_text().strip()
+    session = platform.api(agent_token, "POST", "/agent/session").json()["session"]   # fences the site's agent out
+    inventory = {"l40s": {"total": 2, "free": 1, "healthy": 1, "external": 0,
+                          "nodes": [{"name": "edge-1", "state": "mixed", "total": 2, "allocated": 0, "healthy": True}]}}
+    r = platform.api(agent_token, "POST", "/agent/heartbeat", headers={"X-Agent-Session": session},
+                     json={"free": {"l40s": 1}, "held": [], "inventory": inventory})
+    assert r.status_code == 200, r.text
+    fed = platform.get(platform.operator, "/federation")
+    assert fed["schedulable"]["accelerators"] == fed["total"]["accelerators"] - 1
+    sign_in(page, platform.operator, "operator")
+    row = page.locator('#sites tr[data-row="sz-edge"]')
+    expect(row.locator('[data-col="engine"]')).to_have_text("local")
+    expect(row.locator('[data-pool="l40s"] .pool-engine')).to_have_text("engine reports 1 of 2 accelerators")
+    expect(page.locator('[data-total="schedulable-fp16"]')).to_have_text(shown(fed["schedulable"]["pflops_fp16"]))
+    expect(page.locator('#sites tr[data-row="nx-hub"] .pool-engine')).to_have_count(0)

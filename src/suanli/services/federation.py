@@ -74,6 +74,15 @@ def _site_view(site: dict[str, Any], pools: list[dict[str, Any]]) -> dict[str, A
     return out
 
 
+def fresh_observation(pool: dict[str, Any], now: float, lease_s: float) -> int | None:
+    """The accelerators a pool's engine reported, if reported within three leases (an agent that
+    stopped reporting an inventory, or a site that went down, leaves only the declared size)."""
+    seen, at = pool.get("observed_total"), pool.get("observed_at")
+    if seen is None or at is None or now - float(at) > 3 * lease_s:
+        return None
+    return int(seen)
+
+
 def _pool_view(pool: dict[str, Any]) -> dict[str, Any]:
     """A pool with what its engine last reported beside what was declared."""
     out = dict(pool)
@@ -239,7 +248,9 @@ def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
         pools = uow.federation.pools()
     summary = capacity_summary(fed).as_dict()
     up = {n for n, s in sites.items() if s["state"] == "active" and s["health"] == "up"}
-    observed = {(pl["site"], pl["name"]): int(pl["observed_total"]) for pl in pools if pl["observed_total"] is not None}
+    now = p.now()
+    observed = {(pl["site"], pl["name"]): n for pl in pools
+                if (n := fresh_observation(pl, now, p.settings.lease_s)) is not None}
     summary["schedulable"] = schedulable_capacity(fed, up, observed).as_dict()
     used: dict[str, int] = {}
     for pl in active:

@@ -19,7 +19,7 @@ import numpy as np
 from suanli.market.reserved import PoolUse, reserved_holds
 from suanli.market.spot import spot_view
 from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
-from suanli.services.federation import load_domain_federation
+from suanli.services.federation import fresh_observation, load_domain_federation
 from suanli.services.market import market_pool_prices, market_spent
 from suanli.services.platform import Platform
 from suanli.store.jobs import domain_job
@@ -62,8 +62,8 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
         n = (live.get("free") or {}).get(table.pool_names[i])
         if n is not None:
             free[i] = int(n)
-    observed = {index_of[pl["id"]]: int(pl["observed_total"]) for pl in uow.federation.pools()
-                if pl["observed_total"] is not None and pl["id"] in index_of}
+    observed = {index_of[pl["id"]]: n for pl in uow.federation.pools()
+                if pl["id"] in index_of and (n := fresh_observation(pl, now, p.settings.lease_s)) is not None}
     running = []
     in_use: dict[str, float] = {}
     for row in uow.jobs.active_placements_with_jobs():

@@ -1,5 +1,7 @@
-// Federation overview: capacity (PFLOPS FP16/FP32) by site, region and tier; utilization; the
-// queue; each site's tier, region, PUE, green share, price, status and pools (free/total).
+// Federation overview: capacity (PFLOPS FP16/FP32) by site, region and tier, and what is
+// schedulable now (sites up, pools at what their engines report); utilization; the queue; each
+// site's engine, tier, region, PUE, green share, price, status and pools (free/total, and what the
+// engine reports where that is less than declared).
 // Reads GET /v1/federation and GET /v1/sites.
 
 import { api } from "./api.js";
@@ -25,7 +27,10 @@ function pools(site) {
     return h("li", { "data-pool": p.name },
       h("span", { class: "pool-name" }, p.name), " ", h("span", { class: "muted" }, p.accelerator), " ",
       h("span", { class: "pool-free" }, f === null ? `?/${total}` : `${f}/${total}`), " free",
-      ` (${p.nodes}×${p.per_node})`);
+      ` (${p.nodes}×${p.per_node})`,
+      p.observed_total != null && p.observed_total < total
+        ? h("span", { class: "pool-engine" }, ` engine reports ${p.observed_total} of ${total} accelerators`)
+        : null);
   }));
 }
 
@@ -71,6 +76,8 @@ export function mount(root, ctx) {
     const cards = h("div", { class: "cards", id: "totals" },
       card("Capacity FP16", h("span", { "data-total": "fp16" }, num(fed.total.pflops_fp16)), "PFLOPS"),
       card("Capacity FP32", h("span", { "data-total": "fp32" }, num(fed.total.pflops_fp32)), "PFLOPS"),
+      card("Schedulable FP16", h("span", { "data-total": "schedulable-fp16" }, num(fed.schedulable.pflops_fp16)),
+        "PFLOPS", "sites up, at what their engines report"),
       card("Accelerators", h("span", { "data-total": "accelerators" }, String(fed.total.accelerators)), null,
         `in ${Object.keys(fed.by_site).length} sites`),
       card("Utilization", h("span", { "data-total": "utilization" }, pct(fed.utilization.total)), null,
@@ -82,6 +89,7 @@ export function mount(root, ctx) {
       columns: [
         { label: "Site", get: (s) => h("strong", {}, s.name), key: "name" },
         { label: "Status", get: (s) => badge(siteStatus(s)), key: "status" },
+        { label: "Engine", get: (s) => s.engine, key: "engine" },
         { label: "Tier", get: (s) => s.tier, key: "tier" },
         { label: "Region", get: (s) => s.region, key: "region" },
         { label: "Provider", get: (s) => s.provider, key: "provider" },
