@@ -114,3 +114,33 @@ def test_utf8_prefix_cuts_only_incomplete_sequences() -> None:
     assert utf8_prefix("é".encode()[:1]) == 0         # c3 alone: wait
     assert utf8_prefix(b"a" + "算".encode()[:2]) == 1  # e7 ae: two of three bytes
     assert utf8_prefix("😀".encode()) == 4           # a complete four-byte sequence
+
+
+def test_bytes_dropped_between_head_and_tail_are_released_once() -> None:
+    out, sent, released = Output(), [], []
+    out.data = b"z" * 1_000_000
+    s = LogShipper(out.read, lambda off, text: sent.append((off, text)), head=100_000, tail=100_000, step=10**7,
+                   release=lambda a, b: released.append((a, b)))
+    s.pump(final=True)
+    # everything read past the head, less the 100,000 bytes kept for the tail: [100,000, 900,000)
+    assert released == [(100_000, 900_000)]
+    assert s.drained() and (900_000, "z" * 65536) in sent     # the tail starts where the release ended
+
+
+def test_punch_hole_frees_disk_and_keeps_offsets(tmp_path) -> None:
+    import os
+
+    from suanli.agent.backends import punch_hole
+
+    f = tmp_path / "out.log"
+    f.write_bytes(b"a" * 4096 + b"b" * 8 * 2**20 + b"c" * 4096)
+    before = os.stat(f).st_blocks
+    if not punch_hole(f, 4096, 4096 + 8 * 2**20):
+        import pytest
+
+        pytest.skip("this file system cannot punch holes")
+    st = os.stat(f)
+    assert st.st_size == 4096 + 8 * 2**20 + 4096                  # same size, same offsets
+    assert st.st_blocks * 512 < before * 512 - 7 * 2**20          # about 8 MiB freed
+    data = f.read_bytes()
+    assert data[:4096] == b"a" * 4096 and data[-4096:] == b"c" * 4096

@@ -200,7 +200,7 @@ class Agent:
                 self.client.post(f"/v1/agent/placements/{pid}/logs", {"offset": offset, "data": text})
 
             r.logs = LogShipper(r.handle.read_log, send, head=self.log_cap // 2, tail=self.log_cap - self.log_cap // 2,
-                                step=self.log_step)
+                                step=self.log_step, release=getattr(r.handle, "release_log", None))
         return r.logs
 
     def ship_logs(self, r: Running, final: bool = False) -> None:

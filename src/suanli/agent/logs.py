@@ -10,6 +10,9 @@
   ended placement is reported only once ``drained()``.
 - **Whole characters.** A chunk never ends inside a UTF-8 sequence (the cut bytes start the next
   chunk), so no character is split into two replacement marks; at the end whatever is left goes.
+- **Disk.** Bytes read past the head that are not kept in the tail are handed to ``release``
+  (the backend's ``release_log``, where it has one): the local backend frees them on disk, so a
+  flood fills neither the store nor the agent's disk.
 - **Idempotent.** Every chunk carries its byte offset; the platform stores a chunk once per
   offset, so a retried post after a lost reply stores nothing twice.
 """
@@ -46,6 +49,8 @@ class LogShipper:
     read_to: int = 0                           # bytes read past the head
     tail_buf: bytearray = field(default_factory=bytearray)
     done: bool = False
+    release: Callable[[int, int], None] | None = None   # (start, end): bytes no longer needed
+    released_to: int = 0
 
     def pump(self, final: bool = False) -> None:
         """Ship what the budget allows; with ``final`` (the placement ended), also the tail once
@@ -78,8 +83,17 @@ class LogShipper:
             reads -= len(data)
             if len(self.tail_buf) > self.tail:
                 del self.tail_buf[: len(self.tail_buf) - self.tail]
+        self._release()
         if final and reads > 0 and not self.done:
             self._ship_tail()
+
+    def _release(self) -> None:
+        """Bytes between the head and the kept tail are dropped: tell the backend it may free them."""
+        upto = self.read_to - len(self.tail_buf)
+        start = max(self.head, self.released_to)
+        if self.release is not None and upto - start >= 2**16:
+            self.release(start, upto)
+            self.released_to = upto
 
     def _ship_tail(self) -> None:
         start = self.read_to - len(self.tail_buf)

@@ -22,6 +22,8 @@ A ``Handle`` is one started placement:
   then the engine's reason for an end it did not ask for (``""`` otherwise).
 - ``kill()``: stop it with every process and job step it started.
 - ``read_log(offset, limit)``: up to ``limit`` bytes of its output from byte ``offset``.
+- ``release_log(start, end)`` (optional): the agent no longer needs bytes [start, end) of the
+  output (it keeps a long output's head and tail only); the backend may free them.
 
 Errors::
 
@@ -111,6 +113,32 @@ def read_log_file(path: str | os.PathLike[str], offset: int, limit: int) -> byte
             return f.read(limit)
     except FileNotFoundError:
         return b""
+
+
+FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE = 1, 2
+
+
+def punch_hole(path: str | os.PathLike[str], start: int, end: int) -> bool:
+    """Free the disk blocks of bytes [start, end) of a file, keeping its size and every offset
+    (Linux ``fallocate`` with ``PUNCH_HOLE``; the range then reads as zeros). False where the file
+    system cannot."""
+    import ctypes
+
+    if end <= start:
+        return True
+    try:
+        fd = os.open(path, os.O_WRONLY)
+    except OSError:
+        return False
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        rc = libc.fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, ctypes.c_long(start),
+                            ctypes.c_long(end - start))
+        return bool(rc == 0)
+    except (OSError, AttributeError):
+        return False
+    finally:
+        os.close(fd)
 
 
 def _local() -> type:

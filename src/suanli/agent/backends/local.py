@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from suanli.agent.backends import EngineError, PoolInventory, PoolSpec, proctree, read_log_file
+from suanli.agent.backends import EngineError, PoolInventory, PoolSpec, proctree, punch_hole, read_log_file
 from suanli.agent.backends import sandbox as sandbox_mod
 from suanli.agent.backends.proctree import PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, Cgroup
 
@@ -197,6 +197,10 @@ class LocalHandle:
 
     def read_log(self, offset: int, limit: int) -> bytes:
         return read_log_file(self.log_path, offset, limit)
+
+    def release_log(self, start: int, end: int) -> None:
+        """Free the disk blocks of output the agent dropped (the file keeps its size and offsets)."""
+        punch_hole(self.log_path, start, end)
 
 
 class LocalBackend:
