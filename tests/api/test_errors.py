@@ -11,10 +11,9 @@ from tests.api.helpers import World, make_world
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from suanli.store.db import sqlite_url
-
-    w = make_world(sqlite_url(tmp_path_factory.mktemp("errors")))
+def world(module_store_url: str) -> Iterator[World]:
+    """The suite runs once on SQLite and once on PostgreSQL."""
+    w = make_world(module_store_url)
     yield w
     w.p.db.dispose()
 

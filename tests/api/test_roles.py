@@ -10,10 +10,9 @@ from tests.api.helpers import World, make_world, only, role_matrix_failures
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from suanli.store.db import sqlite_url
-
-    w = make_world(sqlite_url(tmp_path_factory.mktemp("roles")))
+def world(module_store_url: str) -> Iterator[World]:
+    """The suite runs once on SQLite and once on PostgreSQL."""
+    w = make_world(module_store_url)
     # one job placed and leased at nx-hub, so agent and placement routes have something to act on
     w.client.post("/v1/agent/heartbeat", json={"free": {"a100": 8}}, headers=w.h("agent"))
     job = w.client.post("/v1/jobs", json={"command": ["true"], "gpus": 1}, headers=w.h("tenant")).json()
