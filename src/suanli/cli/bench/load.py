@@ -57,46 +57,49 @@ def _error(errs: dict[str, Any], what: str) -> None:
         errs["first"].append(what[:300])
 
 
-async def _one_client(http: Any, weights: list[float], deadline: float, rng: random.Random,
+async def _one_client(url: str, token: str, weights: list[float], deadline: float, rng: random.Random,
                       out: dict[str, Any]) -> None:
+    """One client: its own keep-alive connection (httpx's shared pool costs the client process
+    much more CPU per request at 64 connections), which it lets go after 2 s idle, before the
+    server's 5 s keep-alive timeout can close it under a request being sent."""
+    import httpx
+
     mine: list[str] = []
-    while time.time() < deadline:
-        route = rng.choices(ROUTES, weights)[0]
-        if route == "poll" and not mine:
-            route = "submit"
-        try:
-            t0 = time.perf_counter()
-            if route == "submit":
-                cmd = ["true"] if rng.random() < 0.5 else ["sleep", "0.1"]
-                r = await http.post("/v1/jobs", json={"command": cmd, "gpus": 1, "job_class": "batch",
-                                                      "duration_s": 1, "time_limit_s": 60},
-                                    headers={"Idempotency-Key": uuid.uuid4().hex})
-            elif route == "list":
-                r = await http.get("/v1/jobs", params={"limit": 50})
-            else:
-                r = await http.get(f"/v1/jobs/{rng.choice(mine)}")
-            out[route]["lat"].append(time.perf_counter() - t0)
-        except Exception as exc:  # a timeout, a reset connection: an error like a non-2xx
-            _error(out[route]["errors"], f"{route}: {type(exc).__name__}: {exc}")
-            continue
-        if not 200 <= r.status_code < 300:
-            _error(out[route]["errors"], f"{route}: HTTP {r.status_code} {r.text[:200]}")
-        elif route == "submit":
-            out["accepted"].add(r.json()["id"])
-            mine.append(r.json()["id"])
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1, keepalive_expiry=2.0)
+    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits,
+                                 timeout=30.0) as http:
+        while time.time() < deadline:
+            route = rng.choices(ROUTES, weights)[0]
+            if route == "poll" and not mine:
+                route = "submit"
+            try:
+                t0 = time.perf_counter()
+                if route == "submit":
+                    cmd = ["true"] if rng.random() < 0.5 else ["sleep", "0.1"]
+                    r = await http.post("/v1/jobs", json={"command": cmd, "gpus": 1, "job_class": "batch",
+                                                          "duration_s": 1, "time_limit_s": 60},
+                                        headers={"Idempotency-Key": uuid.uuid4().hex})
+                elif route == "list":
+                    r = await http.get("/v1/jobs", params={"limit": 50})
+                else:
+                    r = await http.get(f"/v1/jobs/{rng.choice(mine)}")
+                out[route]["lat"].append(time.perf_counter() - t0)
+            except Exception as exc:  # a timeout, a reset connection: an error like a non-2xx
+                _error(out[route]["errors"], f"{route}: {type(exc).__name__}: {exc!r}")
+                continue
+            if not 200 <= r.status_code < 300:
+                _error(out[route]["errors"], f"{route}: HTTP {r.status_code} {r.text[:200]}")
+            elif route == "submit":
+                out["accepted"].add(r.json()["id"])
+                mine.append(r.json()["id"])
 
 
 async def _clients(url: str, token: str, clients: int, weights: list[float], deadline: float,
                    seed: int) -> dict[str, Any]:
-    import httpx
-
     out: dict[str, Any] = {r: {"lat": [], "errors": {"count": 0, "first": []}} for r in ROUTES}
     out["accepted"] = set()
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, limits=limits,
-                                 timeout=30.0) as http:
-        await asyncio.gather(*(_one_client(http, weights, deadline, random.Random(seed * 1000 + i), out)
-                               for i in range(clients)))
+    await asyncio.gather(*(_one_client(url, token, weights, deadline, random.Random(seed * 1000 + i), out)
+                           for i in range(clients)))
     out["accepted"] = sorted(out["accepted"])
     return out
 
@@ -194,7 +197,13 @@ class Platform:
                 if not cursor:
                     return n, dict(sorted(states.items()))
 
-    def stop(self) -> None:
+    def cpu_s(self) -> dict[str, float]:
+        """CPU seconds used so far by the server process and by the site agents (from /proc)."""
+        server = self.procs[0].pid
+        agents = [a.pid for a in self.agents.procs.values()] if self.agents is not None else _children(server)
+        return {"server": _proc_cpu_s(server), "agents": sum(_proc_cpu_s(a) for a in agents)}
+
+    def stop(self, keep: bool = False) -> None:
         if self.agents is not None:
             self.agents.stop()
         for pr in self.procs:
@@ -204,7 +213,26 @@ class Platform:
                 pr.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 pr.kill()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if not keep:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _proc_cpu_s(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")   # utime + stime
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return out
 
 
 # -- the report ----------------------------------------------------------------------------------
@@ -226,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
     platform = Platform(args.database_url)
     try:
         platform.start()
+        cpu_before = platform.cpu_s()
         load_before = os.getloadavg()
         t0 = time.time()
         deadline = t0 + args.seconds
@@ -240,9 +269,14 @@ def run(args: argparse.Namespace) -> int:
                                     range(args.processes)))
         seconds = time.time() - t0
         load_after = os.getloadavg()
+        cpu_after = platform.cpu_s()
         stored, by_state = platform.stored()
-    finally:
-        platform.stop()
+    except BaseException:
+        platform.stop(keep=True)
+        print(f"suanli bench load: the platform's logs are in {platform.tmp}", file=sys.stderr)
+        raise
+    failed = any(part[r]["errors"]["count"] for part in parts for r in ROUTES)
+    platform.stop(keep=failed)
 
     routes: dict[str, Any] = {}
     for r in ROUTES:
@@ -268,7 +302,9 @@ def run(args: argparse.Namespace) -> int:
         "store": "postgresql" if args.database_url else "sqlite",
         "loadavg_before": [round(x, 2) for x in load_before], "loadavg_after": [round(x, 2) for x in load_after],
         "cpus": os.cpu_count(),
-        "client_cpu_s": round(sum(part["cpu_s"] for part in parts), 1),
+        "cpu_s": {"clients": round(sum(part["cpu_s"] for part in parts), 1),
+                  **{k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_after}},
+        **({"logs": str(platform.tmp)} if failed else {}),
         "settings": {"clients": args.clients, "seconds": args.seconds, "mix": dict(zip(ROUTES, weights, strict=True)),
                      "processes": args.processes,
                      "submit_rate": os.environ.get("SUANLI_SUBMIT_RATE", "default")},
