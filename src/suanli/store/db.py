@@ -27,6 +27,7 @@ metadata = MetaData(naming_convention=NAMING)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+SQLITE_POOL = 40
 READ_ONLY = "suanli_read_only"   # execution option: a transaction that only reads (SQLite: a plain BEGIN)
 
 
@@ -62,6 +63,10 @@ class Database:
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
             self.url = url
         if url.startswith("sqlite"):
+            # a connection kept for each of the API's worker threads (anyio's 40): an overflow
+            # connection is closed on return, and opening one (with its PRAGMAs) cost ~5% of the
+            # server's time under `suanli bench load`
+            pool_size = max(pool_size, SQLITE_POOL)
             self.engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 5},
                                         pool_size=pool_size, max_overflow=pool_size)
             _sqlite_pragmas(self.engine)
