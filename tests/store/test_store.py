@@ -151,3 +151,18 @@ def test_new_aggregates_register_a_repository(platform: Platform) -> None:
             register_repository("probe", type("Other", (), {}))
     finally:
         REPOSITORIES.remove("probe")
+
+
+def test_a_reader_does_not_wait_for_the_writer(platform: Platform) -> None:
+    """``Platform.read()`` sees the last committed state while a write transaction is open (on
+    SQLite it takes no writer lock, so it neither waits nor fails)."""
+    import time
+
+    with platform.uow() as writer:
+        writer.federation.update_site("nx-hub", price_per_pf16h=Decimal("9"))
+        t0 = time.monotonic()
+        with platform.read() as reader:
+            assert reader.federation.site("nx-hub")["price_per_pf16h"] == Decimal("8")
+        assert time.monotonic() - t0 < 1.0
+    with platform.read() as reader:
+        assert reader.federation.site("nx-hub")["price_per_pf16h"] == Decimal("9")

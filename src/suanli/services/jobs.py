@@ -199,7 +199,7 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _visible(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
-    with p.uow() as uow:
+    with p.read() as uow:
         row = uow.jobs.get(job_id)
         if row is not None and caller.role == "provider":
             mine = {s["name"] for s in uow.federation.sites(provider=caller.provider)}
@@ -212,7 +212,7 @@ def _visible(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
 
 def get_job(p: Platform, caller: Caller, job_id: str) -> dict[str, Any]:
     row = _visible(p, caller, job_id)
-    with p.uow() as uow:
+    with p.read() as uow:
         placements = uow.jobs.placements(job_id=job_id)
     out = _view(row)
     out["placements"] = [_placement_view(pl) for pl in placements]
@@ -245,12 +245,12 @@ def list_jobs(p: Platform, caller: Caller, *, tenant: str | None = None, states:
                                fix="pass the 'next' value of the previous page, or leave it out") from None
     provider_sites = None
     if caller.role == "provider":
-        with p.uow() as uow:
+        with p.read() as uow:
             provider_sites = [s["name"] for s in uow.federation.sites(provider=caller.provider)]
         scope = tenant
     else:
         scope = tenant_scope(caller, tenant)
-    with p.uow() as uow:
+    with p.read() as uow:
         rows = uow.jobs.find(tenant=scope, states=states or (), site=site, queue=queue, before=before, limit=limit,
                              sites_of_provider=provider_sites)
     nxt = f"{rows[-1]['submit_time']!r}:{rows[-1]['id']}" if len(rows) == limit else None

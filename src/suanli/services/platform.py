@@ -98,6 +98,10 @@ class Platform:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db)
 
+    def read(self) -> UnitOfWork:
+        """A unit of work that only reads (on SQLite: without the writer lock)."""
+        return UnitOfWork(self.db, read_only=True)
+
     def now(self) -> float:
         return self.clock()
 

@@ -17,6 +17,7 @@ from suanli.domain.errors import InvalidInput
 from suanli.services.access import require
 from suanli.services.errors import NotFound, Unauthorized
 from suanli.services.platform import ROLES, Caller, Platform
+from suanli.store.db import READ_ONLY
 
 
 def digest(secret: str) -> str:
@@ -78,7 +79,7 @@ def authenticate(p: Platform, secret: str | None) -> Caller:
     now = p.now()
     if hit is not None and hit[0] > now:
         return hit[1]
-    with p.db.engine.connect() as conn:
+    with p.db.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
         from suanli.store.tokens import TokenRepo
 
         row = TokenRepo(conn).by_hash(key)

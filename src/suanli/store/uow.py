@@ -12,6 +12,7 @@ shared ``metadata``, a repository class registered with ``register_repository("m
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
 
@@ -19,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from suanli.domain.registry import Registry
 from suanli.store.audit import AuditRepo
-from suanli.store.db import Database
+from suanli.store.db import READ_ONLY, Database
 from suanli.store.federation import FederationRepo
 from suanli.store.jobs import JobRepo
 from suanli.store.tenancy import TenancyRepo
@@ -41,12 +42,22 @@ class UnitOfWork:
     jobs: JobRepo
     audit: AuditRepo
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, read_only: bool = False) -> None:
+        """``read_only``: the block only reads (on SQLite it then takes no writer lock, so reads do
+        not queue behind submissions, agents and the scheduler); writing in it may fail with
+        "database is locked"."""
         self.db = db
+        self.read_only = read_only
 
     def __enter__(self) -> UnitOfWork:
-        self._ctx = self.db.engine.begin()
-        self.conn = self._ctx.__enter__()
+        with ExitStack() as stack:
+            if self.read_only:
+                reader = stack.enter_context(self.db.engine.connect().execution_options(**{READ_ONLY: True}))
+                stack.enter_context(reader.begin())
+                self.conn = reader
+            else:
+                self.conn = stack.enter_context(self.db.engine.begin())
+            self._stack = stack.pop_all()
         self.federation = FederationRepo(self.conn)
         self.tenancy = TenancyRepo(self.conn)
         self.tokens = TokenRepo(self.conn)
@@ -57,7 +68,7 @@ class UnitOfWork:
         return self
 
     def __exit__(self, et: type[BaseException] | None, ev: BaseException | None, tb: TracebackType | None) -> None:
-        self._ctx.__exit__(et, ev, tb)
+        self._stack.__exit__(et, ev, tb)
 
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"no repository {name!r} in this unit of work; registered: "

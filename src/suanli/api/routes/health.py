@@ -10,6 +10,7 @@ from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import errors
 from suanli.api.render import JSON, error, ok
 from suanli.api.schemas import HealthPublic
+from suanli.store.db import READ_ONLY
 
 router = APIRouter(tags=["health"])
 
@@ -17,7 +18,7 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz", response_model=HealthPublic, responses=errors(503, 413))
 def healthz(p: PlatformDep) -> JSON:
     try:
-        with p.db.engine.connect() as conn:
+        with p.db.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
             conn.execute(text("SELECT 1"))
     except Exception:
         return error(503, "store_unavailable", "the database does not answer; check SUANLI_DATABASE_URL")
