@@ -7,11 +7,15 @@ seconds, the old one says ``leader: false`` and runs no more cycles, and a strea
 submitted through the switch runs with every job placed and run exactly once (two leaders
 deciding at once would give one pool's accelerators to two jobs: the agent would refuse the
 second start, a second placement).
+
+And, in-process: a cycle that loses its lock while it decides binds nothing (the bind step is
+fenced), and the new leader places the job once.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +23,12 @@ import httpx
 import psycopg
 import pytest
 
-from suanli.control.leader import LOCK_KEY
+from suanli.control import loop as loop_mod
+from suanli.control.leader import LOCK_KEY, PostgresLeader
+from suanli.control.loop import SchedulerLoop
 from suanli.services import federation, tokens
 from suanli.services.platform import SYSTEM, bootstrap
+from tests.api.helpers import World, make_world
 from tests.conftest import Procs, free_port, wait_for, wait_healthy
 
 pytestmark = [pytest.mark.postgres]
@@ -128,3 +135,48 @@ def test_a_leader_that_loses_its_connection_steps_down_and_nothing_runs_twice(
         assert text.count(f"ran {jid}") == 1, text
     # the API of the old replica still answers (it lost its connections, not its store)
     assert httpx.get(f"{urls[old]}/v1/jobs/{ids[0]}", headers=headers, timeout=5).json()["state"] == "succeeded"
+
+
+# -- the fence: a cycle that has lost its lock binds nothing ----------------------------------------
+@pytest.fixture
+def world(pg_url: str) -> Iterator[World]:
+    w = make_world(pg_url)
+    yield w
+    w.p.db.dispose()
+
+
+def test_a_cycle_that_loses_the_lock_while_it_decides_binds_nothing(world: World, pg_url: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    w = world
+    assert w.client.post("/v1/agent/heartbeat", json={"free": {}, "held": []}, headers=w.h("agent")).status_code == 200
+    r = w.client.post("/v1/jobs", json={"command": ["true"], "gpus": 8}, headers=w.h("tenant"))
+    jid = r.json()["id"]
+    old = SchedulerLoop(w.p, PostgresLeader(w.p.db))
+    rival = PostgresLeader(w.p.db)
+    real_schedule = loop_mod.schedule
+    calls = []
+
+    def lose_the_lock_then_schedule(*args: Any, **kw: Any) -> Any:
+        # the old leader has taken its snapshot; now its lock connection dies and the rival wins
+        with _admin(pg_url) as admin:
+            holders = _lock_holders(admin)
+            assert holders == [old.leader.conn.info.backend_pid]   # type: ignore[attr-defined]
+            admin.execute("SELECT pg_terminate_backend(%s)", (holders[0],))
+        assert wait_for(rival.acquire, timeout=5, what="the rival to take the lock")
+        calls.append(1)
+        old.stop.set()            # one iteration of the old leader's loop
+        return real_schedule(*args, **kw)
+
+    monkeypatch.setattr(loop_mod, "schedule", lose_the_lock_then_schedule)
+    old.run()
+    assert calls == [1]
+    job = w.client.get(f"/v1/jobs/{jid}", headers=w.h("operator")).json()
+    assert job["state"] == "pending" and job["placements"] == [], job
+    monkeypatch.setattr(loop_mod, "schedule", real_schedule)
+    # the new leader places it, once
+    new = SchedulerLoop(w.p, rival)
+    new.stop.set()
+    assert new.tick()
+    job = w.client.get(f"/v1/jobs/{jid}", headers=w.h("operator")).json()
+    assert job["state"] == "placed" and job["attempts"] == 1 and len(job["placements"]) == 1, job
+    rival.release()

@@ -12,11 +12,14 @@
    placed again by a later cycle, from its last checkpoint.
 6. Record why every job left pending was not placed; reject what can never run.
 
-A crash anywhere leaves every job either still pending or bound exactly once.
+A crash anywhere leaves every job either still pending or bound exactly once. On PostgreSQL
+every transaction of a cycle is fenced by the leader (``control.leader``): a leader that lost
+its lock in the middle of a cycle writes nothing more.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -25,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from suanli.control.leader import LostLeadership
 from suanli.control.market import market_step
 from suanli.scheduling import CycleResult, load_profile, schedule
 from suanli.services.ids import new_id
@@ -140,20 +144,37 @@ class SchedulerLoop:
         self.cycles = 0
         self.is_leader = False
 
+    def tick(self) -> bool:
+        """One turn: try for the leadership and, while holding it, run one cycle whose every
+        transaction is fenced by the leader. True if a cycle ran to its end."""
+        was = self.is_leader
+        try:
+            self.is_leader = bool(self.leader.acquire())  # type: ignore[attr-defined]
+            if not self.is_leader:
+                if was:
+                    log.warning("lost the scheduler leadership")
+                return False
+            fence = getattr(self.leader, "fence", None)
+            p = dataclasses.replace(self.p, fence=fence) if fence is not None else self.p
+            report = run_cycle(p, self.rng)
+            self.cycles += 1
+            if report.placed or report.preempted or report.lost_sites or report.rejected:
+                log.info("cycle: %s", report)
+            return True
+        except LostLeadership as exc:
+            log.warning("cycle stopped: %s", exc)
+        except Exception:  # the loop must survive a bad cycle; the next one retries
+            log.exception("scheduler cycle failed")
+        self.leader.release()  # type: ignore[attr-defined]
+        self.is_leader = False
+        return False
+
     def run(self) -> None:
         while not self.stop.is_set():
-            try:
-                self.is_leader = bool(self.leader.acquire())  # type: ignore[attr-defined]
-                if self.is_leader:
-                    report = run_cycle(self.p, self.rng)
-                    self.cycles += 1
-                    if report.placed or report.preempted or report.lost_sites or report.rejected:
-                        log.info("cycle: %s", report)
-            except Exception:  # the loop must survive a bad cycle; the next one retries
-                log.exception("scheduler cycle failed")
-                self.leader.release()  # type: ignore[attr-defined]
-                self.is_leader = False
-            self.stop.wait(self.p.settings.cycle_s)
+            was = self.is_leader
+            self.tick()
+            # A leader that just lost the lock lets the other replicas take it first.
+            self.stop.wait(self.p.settings.cycle_s * (3 if was and not self.is_leader else 1))
         self.leader.release()  # type: ignore[attr-defined]
 
     def start(self) -> threading.Thread:

@@ -12,6 +12,8 @@ shared ``metadata``, a repository class registered with ``register_repository("m
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -41,12 +43,21 @@ class UnitOfWork:
     jobs: JobRepo
     audit: AuditRepo
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, fence: Callable[[Connection], None] | None = None) -> None:
+        """``fence``: called first in the transaction; if it raises, nothing is written (the
+        scheduler leader's check that it still leads)."""
         self.db = db
+        self.fence = fence
 
     def __enter__(self) -> UnitOfWork:
         self._ctx = self.db.engine.begin()
         self.conn = self._ctx.__enter__()
+        if self.fence is not None:
+            try:
+                self.fence(self.conn)
+            except BaseException:
+                self._ctx.__exit__(*sys.exc_info())
+                raise
         self.federation = FederationRepo(self.conn)
         self.tenancy = TenancyRepo(self.conn)
         self.tokens = TokenRepo(self.conn)
