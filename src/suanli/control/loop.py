@@ -3,7 +3,9 @@
 1. Reconcile: sites whose agent missed its lease become ``lost``; the active placements of
    sites that are not up end as ``lost`` and their jobs go back to the queue.
 2. Snapshot: the store -> ``Snapshot`` (``services.snapshot``), the same value the simulator builds.
-3. Decide: ``schedule(snapshot, profile, rng)`` -- the same function the simulator calls.
+3. Decide: ``schedule(snapshot, profile, rng)`` -- the same function the simulator calls; when
+   jobs are pending, or a checkpointing job runs and the profile migrates (so a faster pool that
+   frees up or comes up takes it over even when nothing waits).
 4. Bind: each placement in its own transaction: job pending -> placed (a conditional update, so
    a job cancelled meanwhile is simply forgotten), the placement row, the audit record.
 5. Preempt: victims move to ``preempted`` and their agents are asked to kill them; they return
@@ -115,8 +117,13 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
     report = CycleReport(lost_sites=reconcile(p, now))                      # 1
     with p.uow() as uow:
         built = build_snapshot(p, uow)                                      # 2
-    if built.snapshot.pending:
-        result = schedule(built.snapshot, load_profile(p.settings.profile), rng)  # 3
+    snap = built.snapshot
+    # with nothing pending the cycle still runs while a checkpointing job could move (the
+    # profile's migrations: free capacity, e.g. a faster site that came up, takes over running work)
+    profile = load_profile(p.settings.profile) if snap.pending or any(
+        r.job.checkpoint_interval_s for r in snap.running) else None
+    if profile is not None and (snap.pending or profile.migrate):
+        result = schedule(snap, profile, rng)                              # 3
         attempts = {j: r["attempts"] for j, r in built.pending_rows.items()}
         report.placed = bind(p, result, built.pool_ids, attempts, now)      # 4
         report.preempted = preempt(p, result, now)                          # 5
