@@ -172,6 +172,22 @@ def test_a_checkpointing_job_moves_to_a_faster_site_that_comes_up(world: World) 
     assert job(world, blocked)["state"] == "placed" and job(world, blocked)["site"] == "nx-hub"
 
 
+def test_a_checkpointing_job_moves_even_when_nothing_is_pending(world: World) -> None:
+    """The same move with an empty queue: a cycle still decides while a checkpointing job runs."""
+    beat(world)
+    t0 = world.p.now()
+    world.p.clock = lambda: t0
+    moving = submit(world, gpus=4, duration_s=36_000, checkpoint_interval_s=600)
+    world.cycle()
+    pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]["placement_id"]
+    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running"}, headers=world.h("agent"))
+    world.p.clock = lambda: t0 + 2000
+    beat(world, held=[pl])
+    beat(world, "other_agent")
+    world.cycle()
+    assert job(world, moving)["state"] == "preempted"
+
+
 def test_a_drained_node_is_a_shortfall_the_engine_reports(world: World) -> None:
     """The pool's observed total is what the engine can schedule (its healthy accelerators), not
     every accelerator it lists: a drained node is missing capacity, and a refusal says so."""

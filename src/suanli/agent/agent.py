@@ -244,6 +244,12 @@ class Agent:
         pid, pool, count = pl["placement_id"], pl["pool"], int(pl["count"])
         free = sorted(self.slots.get(pool, ()))
         if len(free) < count:
+            # The platform placed it on capacity it is taking back (a preemption: the victims are
+            # being killed here); start it once they have given their slots back.
+            freeing = sum(len(r.slots) for r in self.running.values() if r.pool == pool and r.killed)
+            if len(free) + freeing >= count:
+                self.waiting[pid] = {**pl, "state": "leased"}
+                return
             self.client.post(f"/v1/agent/placements/{pid}/status",
                              {"state": "killed", "exit_code": -1, "reason": "no free slots at the agent"})
             return

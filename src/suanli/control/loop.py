@@ -3,7 +3,9 @@
 1. Reconcile: sites whose agent missed its lease become ``lost``; the active placements of
    sites that are not up end as ``lost`` and their jobs go back to the queue.
 2. Snapshot: the store -> ``Snapshot`` (``services.snapshot``), the same value the simulator builds.
-3. Decide: ``schedule(snapshot, profile, rng)`` -- the same function the simulator calls.
+3. Decide: ``schedule(snapshot, profile, rng)`` -- the same function the simulator calls; when
+   jobs are pending, or a checkpointing job runs and the profile migrates (so a faster pool that
+   frees up or comes up takes it over even when nothing waits).
 4. Bind: each placement in its own transaction: job pending -> placed (a conditional update, so
    a job cancelled meanwhile is simply forgotten), the placement row, the audit record.
 5. Preempt: victims move to ``preempted`` and their agents are asked to kill them; they return
@@ -12,11 +14,14 @@
    placed again by a later cycle, from its last checkpoint.
 6. Record why every job left pending was not placed; reject what can never run.
 
-A crash anywhere leaves every job either still pending or bound exactly once.
+A crash anywhere leaves every job either still pending or bound exactly once. On PostgreSQL
+every transaction of a cycle is fenced by the leader (``control.leader``): a leader that lost
+its lock in the middle of a cycle writes nothing more.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -25,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from suanli.control.leader import LostLeadership
 from suanli.control.market import market_step
 from suanli.scheduling import CycleResult, load_profile, schedule
 from suanli.services.ids import new_id
@@ -111,8 +117,13 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
     report = CycleReport(lost_sites=reconcile(p, now))                      # 1
     with p.uow() as uow:
         built = build_snapshot(p, uow)                                      # 2
-    if built.snapshot.pending:
-        result = schedule(built.snapshot, load_profile(p.settings.profile), rng)  # 3
+    snap = built.snapshot
+    # with nothing pending the cycle still runs while a checkpointing job could move (the
+    # profile's migrations: free capacity, e.g. a faster site that came up, takes over running work)
+    profile = load_profile(p.settings.profile) if snap.pending or any(
+        r.job.checkpoint_interval_s for r in snap.running) else None
+    if profile is not None and (snap.pending or profile.migrate):
+        result = schedule(snap, profile, rng)                              # 3
         attempts = {j: r["attempts"] for j, r in built.pending_rows.items()}
         report.placed = bind(p, result, built.pool_ids, attempts, now)      # 4
         report.preempted = preempt(p, result, now)                          # 5
@@ -140,20 +151,37 @@ class SchedulerLoop:
         self.cycles = 0
         self.is_leader = False
 
+    def tick(self) -> bool:
+        """One turn: try for the leadership and, while holding it, run one cycle whose every
+        transaction is fenced by the leader. True if a cycle ran to its end."""
+        was = self.is_leader
+        try:
+            self.is_leader = bool(self.leader.acquire())  # type: ignore[attr-defined]
+            if not self.is_leader:
+                if was:
+                    log.warning("lost the scheduler leadership")
+                return False
+            fence = getattr(self.leader, "fence", None)
+            p = dataclasses.replace(self.p, fence=fence) if fence is not None else self.p
+            report = run_cycle(p, self.rng)
+            self.cycles += 1
+            if report.placed or report.preempted or report.lost_sites or report.rejected:
+                log.info("cycle: %s", report)
+            return True
+        except LostLeadership as exc:
+            log.warning("cycle stopped: %s", exc)
+        except Exception:  # the loop must survive a bad cycle; the next one retries
+            log.exception("scheduler cycle failed")
+        self.leader.release()  # type: ignore[attr-defined]
+        self.is_leader = False
+        return False
+
     def run(self) -> None:
         while not self.stop.is_set():
-            try:
-                self.is_leader = bool(self.leader.acquire())  # type: ignore[attr-defined]
-                if self.is_leader:
-                    report = run_cycle(self.p, self.rng)
-                    self.cycles += 1
-                    if report.placed or report.preempted or report.lost_sites or report.rejected:
-                        log.info("cycle: %s", report)
-            except Exception:  # the loop must survive a bad cycle; the next one retries
-                log.exception("scheduler cycle failed")
-                self.leader.release()  # type: ignore[attr-defined]
-                self.is_leader = False
-            self.stop.wait(self.p.settings.cycle_s)
+            was = self.is_leader
+            self.tick()
+            # A leader that just lost the lock lets the other replicas take it first.
+            self.stop.wait(self.p.settings.cycle_s * (3 if was and not self.is_leader else 1))
         self.leader.release()  # type: ignore[attr-defined]
 
     def start(self) -> threading.Thread:

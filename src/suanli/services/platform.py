@@ -94,9 +94,10 @@ class Platform:
     cache: Caches = field(default_factory=Caches)
     loop: Any = None                # the scheduler loop this process runs, if any (api.server sets it)
     submit_batcher: Any = None      # api.routes.jobs: the submission batcher of this process
+    fence: Any = None               # control.loop: the leader's fence, on the cycle's copy of the platform
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db)
+        return UnitOfWork(self.db, self.fence)
 
     def read(self) -> UnitOfWork:
         """A unit of work that only reads (on SQLite: without the writer lock)."""

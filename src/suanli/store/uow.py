@@ -12,6 +12,7 @@ shared ``metadata``, a repository class registered with ``register_repository("m
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import ExitStack
 from types import TracebackType
 from typing import Any
@@ -42,11 +43,14 @@ class UnitOfWork:
     jobs: JobRepo
     audit: AuditRepo
 
-    def __init__(self, db: Database, *, read_only: bool = False) -> None:
-        """``read_only``: the block only reads (on SQLite it then takes no writer lock, so reads do
-        not queue behind submissions, agents and the scheduler); writing in it may fail with
-        "database is locked"."""
+    def __init__(self, db: Database, fence: Callable[[Connection], None] | None = None, *,
+                 read_only: bool = False) -> None:
+        """``fence``: called first in the transaction; if it raises, nothing is written (the
+        scheduler leader's check that it still leads). ``read_only``: the block only reads (on
+        SQLite it then takes no writer lock, so reads do not queue behind submissions, agents and
+        the scheduler); writing in it may fail with "database is locked"."""
         self.db = db
+        self.fence = fence
         self.read_only = read_only
 
     def __enter__(self) -> UnitOfWork:
@@ -57,6 +61,8 @@ class UnitOfWork:
                 self.conn = reader
             else:
                 self.conn = stack.enter_context(self.db.engine.begin())
+            if self.fence is not None:
+                self.fence(self.conn)      # raises: the stack rolls the transaction back
             self._stack = stack.pop_all()
         self.federation = FederationRepo(self.conn)
         self.tenancy = TenancyRepo(self.conn)
