@@ -252,5 +252,9 @@ def test_an_engine_that_reports_less_than_declared_shows_both(page: Any, platfor
     row = page.locator('#sites tr[data-row="sz-edge"]')
     expect(row.locator('[data-col="engine"]')).to_have_text("local")
     expect(row.locator('[data-pool="l40s"] .pool-engine')).to_have_text("engine reports 1 of 2 accelerators")
-    expect(page.locator('[data-total="schedulable-fp16"]')).to_have_text(shown(fed["schedulable"]["pflops_fp16"]))
+    # 6.81565 PFLOPS (7.1777 less one L40S's 0.36205) sits on a rounding tie at the 4 decimals the
+    # page shows, so compare the number shown with the API's to half a unit of the last decimal
+    cell = page.locator('[data-total="schedulable-fp16"]')
+    expect(cell).to_have_text(re.compile(r"^\d+(\.\d{1,4})?$"))
+    assert abs(float(cell.inner_text()) - fed["schedulable"]["pflops_fp16"]) <= 0.00005 + 1e-9
     expect(page.locator('#sites tr[data-row="nx-hub"] .pool-engine')).to_have_count(0)
