@@ -227,25 +227,19 @@ def test_a_job_runs_as_the_ray_job_named_by_its_placement(plat: dict[str, Any], 
 
 
 def test_a_time_limit_stops_the_ray_job(plat: dict[str, Any], ray: Any) -> None:
+    """A limit of 10 s: well after Ray's own start (2-4 s here). A stop that races that start can
+    leave the command running (Ray signals only what it finds; docs/engines.md, known limits), so
+    the limit is one a user would set, and then nothing may survive it."""
     cli, mark = plat["cli"], _marker()
-    job = cli.json("submit", "--time-limit", "3", "--", "sleep", mark)
+    job = cli.json("submit", "--time-limit", "10", "--", "sleep", mark)
     pid = _running_in_ray(plat, ray, job["id"])   # the limit counts from the submission to Ray
-    done = _when(plat, job["id"], ENDED, timeout=30)
+    wait_for(lambda: _pgrep(f"sleep {mark}"), timeout=15, what="the command to start")
+    done = _when(plat, job["id"], ENDED, timeout=40)
     assert done["state"] == "failed" and "time_limit" in done["reason"], done
     [pl] = _placements(plat, job["id"])
     assert (pl["state"], pl["exit_code"]) == ("failed", -15), pl   # Ray's SIGTERM
     assert _ray_status(ray, pid) == "STOPPED"
-    try:
-        wait_for(lambda: not _pgrep(f"sleep {mark}"), timeout=10, what="the sleep to be gone")
-    except AssertionError:
-        # Ray 2.60 stops the processes it finds when the stop arrives (the entrypoint and its
-        # children then, not its process group); a limit that fires while Ray is still starting the
-        # command (its start takes 2-4 s here) can leave what the shell forks after that running.
-        left = _pgrep(f"sleep {mark}")
-        for proc in left:
-            os.kill(int(proc), signal.SIGKILL)
-        pytest.xfail(f"Ray left the command running after stopping job {pid} (pids {left}, killed now): "
-                     "a stop that races the entrypoint's start")
+    wait_for(lambda: not _pgrep(f"sleep {mark}"), timeout=10, what="the sleep to be gone")
 
 
 def test_cancel_stops_the_ray_job_and_its_processes(plat: dict[str, Any], ray: Any) -> None:
