@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,15 +84,24 @@ def _admin(url: str) -> object:
     return psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
 
 
+@contextmanager
+def fresh_database(server: str, prefix: str = "t_") -> Iterator[str]:
+    """A fresh, empty database on the test server, dropped afterwards."""
+    name = prefix + secrets.token_hex(6)
+    with _admin(server) as conn:  # type: ignore[attr-defined]
+        conn.execute(f"CREATE DATABASE {name}")
+    try:
+        yield server.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with _admin(server) as conn:  # type: ignore[attr-defined]
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
 @pytest.fixture
 def pg_url(pg_server: str) -> Iterator[str]:
     """A fresh, empty database on the test server."""
-    name = "t_" + secrets.token_hex(6)
-    with _admin(pg_server) as conn:  # type: ignore[attr-defined]
-        conn.execute(f"CREATE DATABASE {name}")
-    yield pg_server.rsplit("/", 1)[0] + "/" + name
-    with _admin(pg_server) as conn:  # type: ignore[attr-defined]
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture
@@ -110,13 +120,8 @@ def module_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.Te
 
         yield make(tmp_path_factory.mktemp("store") / "data")
         return
-    server = request.getfixturevalue("pg_server")
-    name = "m_" + secrets.token_hex(6)
-    with _admin(server) as conn:  # type: ignore[attr-defined]
-        conn.execute(f"CREATE DATABASE {name}")
-    yield server.rsplit("/", 1)[0] + "/" + name
-    with _admin(server) as conn:  # type: ignore[attr-defined]
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with fresh_database(request.getfixturevalue("pg_server"), "m_") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
