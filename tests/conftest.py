@@ -237,3 +237,33 @@ def agent_pids(data: Path, site: str | None = None) -> list[int]:
                     and (site is None or site.encode() in cmd)):
                 out.append(int(d.name))
     return out
+
+
+# -- the engines (Slurm, Ray) the agent tests run against ------------------------------------------
+CI_SLURM_CONF = Path(os.environ.get("SUANLI_SLURM_DIR", "/tmp/suanli-slurm")) / "etc" / "slurm.conf"
+
+
+def needs(what: str, how: str) -> None:
+    """Skip: a component the test needs is missing; under ``CI=true`` fail instead, saying how."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} under CI=true: {how}")
+    pytest.skip(what)
+
+
+def sh(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
+
+
+def slurm_problem() -> str:
+    """Why the test Slurm cluster cannot be used, or "" when it answers."""
+    if not os.environ.get("SLURM_CONF") and CI_SLURM_CONF.exists():
+        os.environ["SLURM_CONF"] = str(CI_SLURM_CONF)    # a shell that did not source .ci/slurm.sh
+    if not os.environ.get("SUANLI_SLURM") and not os.environ.get("SLURM_CONF"):
+        return "SUANLI_SLURM is not set (start one with .ci/slurm.sh start)"
+    if shutil.which("sbatch") is None:
+        return "sbatch is not on PATH"
+    try:
+        p = sh("sinfo", "-h", "-o", "%P")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"sinfo: {exc}"
+    return "" if p.returncode == 0 else f"sinfo: {p.stderr.strip()}"

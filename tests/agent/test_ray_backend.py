@@ -25,15 +25,11 @@ from typing import Any
 import pytest
 
 from suanli.agent.backends import EngineError, EngineUnavailable, PoolSpec, get_backend
+from tests.conftest import needs
 
 ADDRESS = os.environ.get("SUANLI_RAY_ADDRESS", "")
+RAY_HOW = "run `.ci/ray.sh start` before the tests"
 RUN = f"t{uuid.uuid4().hex[:8]}"
-
-
-def _needs(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} under CI=true: run `.ci/ray.sh start` before the tests")
-    pytest.skip(what)
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +37,14 @@ def ray_sdk() -> Any:
     try:
         from ray import job_submission
     except ImportError:
-        _needs("the ray package is not installed")
+        needs("the ray package is not installed", RAY_HOW)
     return job_submission
 
 
 @pytest.fixture(scope="module")
 def backend(ray_sdk: Any) -> Iterator[Any]:
     if not ADDRESS:
-        _needs("SUANLI_RAY_ADDRESS is not set (no Ray head)")
+        needs("SUANLI_RAY_ADDRESS is not set (no Ray head)", RAY_HOW)
     b = get_backend("ray", work_dir=".", address=ADDRESS)
     b.check()
     yield b

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import time
 import uuid
 from collections.abc import Iterator
@@ -19,35 +18,22 @@ import pytest
 
 from suanli.agent.backends import PoolSpec, get_backend
 from suanli.agent.backends.slurm import SlurmBackend
+from tests.conftest import sh, slurm_problem
 
 RUN = "t" + uuid.uuid4().hex[:8]       # placement ids unique to this run (ended jobs stay visible)
 SUBMITTED: list[str] = []
 
 
-def _sh(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
-
-
-def _slurm_up() -> str:
-    if not os.environ.get("SUANLI_SLURM") and not os.environ.get("SLURM_CONF"):
-        return "SUANLI_SLURM is not set (start one with .ci/slurm.sh start)"
-    try:
-        p = _sh("sinfo", "-h", "-o", "%P")
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"sinfo: {exc}"
-    return "" if p.returncode == 0 else f"sinfo: {p.stderr.strip()}"
-
-
 @pytest.fixture(scope="module")
 def work(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    why = _slurm_up()
+    why = slurm_problem()
     if why:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Slurm is not up under CI=true: {why}")
         pytest.skip(f"no Slurm: {why}")
     yield tmp_path_factory.mktemp("slurm-agent")
     if SUBMITTED:
-        _sh("scancel", *SUBMITTED)
+        sh("scancel", *SUBMITTED)
 
 
 def _backend(work: Path, **kw: Any) -> SlurmBackend:
@@ -77,7 +63,7 @@ def _wait(h: Any, timeout: float = 30) -> int:
 def _wait_running(job_id: str, timeout: float = 20) -> None:
     end = time.time() + timeout
     while time.time() < end:
-        if _sh("squeue", "-h", "-j", job_id, "-o", "%T").stdout.strip() == "RUNNING":
+        if sh("squeue", "-h", "-j", job_id, "-o", "%T").stdout.strip() == "RUNNING":
             return
         time.sleep(0.2)
     raise AssertionError(f"job {job_id} did not start")
@@ -112,7 +98,7 @@ def test_starting_twice_submits_one_job(work: Path) -> None:
     h1 = _start(b, "twice", ["sleep", "30"])
     h2 = _start(_backend(work), "twice", ["sleep", "30"])
     assert h1.job_id == h2.job_id
-    assert _sh("squeue", "-h", f"--name={RUN}-twice", "-o", "%i").stdout.split() == [h1.job_id]
+    assert sh("squeue", "-h", f"--name={RUN}-twice", "-o", "%i").stdout.split() == [h1.job_id]
     h1.kill()
 
 
@@ -122,12 +108,12 @@ def test_kill_stops_every_process_of_the_job(work: Path) -> None:
     end = time.time() + 20
     while b"up" not in h.read_log(0, 100) and time.time() < end:
         time.sleep(0.2)
-    assert _sh("pgrep", "-f", "sleep 410[123]").stdout.split(), "the job's processes did not start"
+    assert sh("pgrep", "-f", "sleep 410[123]").stdout.split(), "the job's processes did not start"
     h.kill()
     code = _wait(h, 10)
     assert code != 0 and h.reason == ""
     time.sleep(0.3)
-    assert _sh("pgrep", "-af", "sleep 410[123]").stdout == ""
+    assert sh("pgrep", "-af", "sleep 410[123]").stdout == ""
 
 
 def test_adopt_finds_a_live_and_an_ended_job_by_placement_id(work: Path) -> None:
@@ -169,7 +155,7 @@ def test_an_external_job_lowers_free_and_counts_as_external(work: Path) -> None:
     b = _backend(work)
     pools = [PoolSpec("main", "gpu", 4, 2)]
     before = b.inventory(pools)["main"]
-    p = _sh("sbatch", "--parsable", "--gres=gpu:2", "--output=/dev/null", "--wrap", "sleep 60")
+    p = sh("sbatch", "--parsable", "--gres=gpu:2", "--output=/dev/null", "--wrap", "sleep 60")
     assert p.returncode == 0, p.stderr
     job = p.stdout.strip()
     SUBMITTED.append(job)
@@ -179,11 +165,11 @@ def test_an_external_job_lowers_free_and_counts_as_external(work: Path) -> None:
     assert after.free == before.free - 2
     assert after.external == before.external + 2
     assert sum(n.allocated for n in after.nodes) == sum(n.allocated for n in before.nodes) + 2
-    _sh("scancel", job)
+    sh("scancel", job)
 
 
 def test_a_two_node_gang_gets_ranks_and_one_master(work: Path) -> None:
-    nodes = _sh("sinfo", "-h", "-N", "-o", "%N").stdout.split()
+    nodes = sh("sinfo", "-h", "-N", "-o", "%N").stdout.split()
     if len(set(nodes)) < 2:
         pytest.skip("a one-node cluster")
     b = _backend(work)

@@ -26,11 +26,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import Cli, Procs, free_port, wait_for, wait_healthy
+from tests.conftest import Cli, Procs, free_port, needs, wait_for, wait_healthy
 
 pytestmark = pytest.mark.slow
 
 ADDRESS = os.environ.get("SUANLI_RAY_ADDRESS", "")
+RAY_HOW = "run `.ci/ray.sh start` before the tests"
 SITE, POOL = "ray-site", "h800"
 RAY_GPUS = 4        # what .ci/ray.sh gives the head
 DECLARED = 8        # what the federation declares for the pool
@@ -52,25 +53,19 @@ tenants:
 """
 
 
-def _needs(what: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} under CI=true: run `.ci/ray.sh start` before the tests")
-    pytest.skip(what)
-
-
 @pytest.fixture(scope="module")
 def ray() -> Any:
     """The Ray Jobs API client (the test's own view of Ray)."""
     try:
         from ray.job_submission import JobSubmissionClient
     except ImportError:
-        _needs("the ray package is not installed")
+        needs("the ray package is not installed", RAY_HOW)
     if not ADDRESS:
-        _needs("SUANLI_RAY_ADDRESS is not set (no Ray head)")
+        needs("SUANLI_RAY_ADDRESS is not set (no Ray head)", RAY_HOW)
     try:
         return JobSubmissionClient(ADDRESS)
     except Exception as exc:  # noqa: BLE001  (Ray raises ConnectionError, RuntimeError...)
-        _needs(f"no Ray dashboard at {ADDRESS}: {exc}")
+        needs(f"no Ray dashboard at {ADDRESS}: {exc}", RAY_HOW)
 
 
 @pytest.fixture(scope="module")

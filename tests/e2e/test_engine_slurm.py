@@ -24,12 +24,11 @@ from typing import Any, cast
 import pytest
 
 from suanli.api.client import Client
-from tests.conftest import Cli, Procs, free_port, wait_for, wait_healthy
+from tests.conftest import Cli, Procs, free_port, sh, slurm_problem, wait_for, wait_healthy
 
 pytestmark = pytest.mark.slow
 
 SITE, POOL = "slurm-site", "a100"
-CI_SLURM_CONF = Path(os.environ.get("SUANLI_SLURM_DIR", "/tmp/suanli-slurm")) / "etc" / "slurm.conf"
 FEDERATION = f"""
 name: e2e-slurm
 regions:
@@ -47,24 +46,6 @@ tenants:
 ENDED = ("succeeded", "failed", "cancelled", "killed")
 
 
-def _sh(*argv: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(list(argv), capture_output=True, text=True, timeout=30)
-
-
-def _slurm_up() -> str:
-    if not os.environ.get("SLURM_CONF") and CI_SLURM_CONF.exists():
-        os.environ["SLURM_CONF"] = str(CI_SLURM_CONF)    # a shell that did not source .ci/slurm.sh
-    if not os.environ.get("SUANLI_SLURM") and not os.environ.get("SLURM_CONF"):
-        return "SUANLI_SLURM is not set (start one with .ci/slurm.sh start)"
-    if shutil.which("sbatch") is None:
-        return "sbatch is not on PATH"
-    try:
-        p = _sh("sinfo", "-h", "-o", "%P")
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"sinfo: {exc}"
-    return "" if p.returncode == 0 else f"sinfo: {p.stderr.strip()}"
-
-
 def _until(get: Callable[[], dict[str, Any]], ok: Callable[[dict[str, Any]], bool], what: str,
            timeout: float = 30) -> dict[str, Any]:
     """``get()`` once ``ok`` holds for it (polled)."""
@@ -74,7 +55,7 @@ def _until(get: Callable[[], dict[str, Any]], ok: Callable[[dict[str, Any]], boo
 
 def _slurm_jobs(name: str) -> list[tuple[str, str]]:
     """(job id, state) of every Slurm job of this user named ``name`` (ended ones included)."""
-    out = _sh("squeue", "-h", "-t", "all", "-u", str(os.getuid()), f"--name={name}", "-o", "%i|%T").stdout
+    out = sh("squeue", "-h", "-t", "all", "-u", str(os.getuid()), f"--name={name}", "-o", "%i|%T").stdout
     return [tuple(line.split("|", 1)) for line in out.splitlines() if line.strip()]  # type: ignore[misc]
 
 
@@ -134,7 +115,7 @@ def procs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Procs]:
 
 @pytest.fixture(scope="module")
 def plat(procs: Procs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    why = _slurm_up()
+    why = slurm_problem()
     if why:
         if os.environ.get("CI") == "true":
             pytest.fail(f"Slurm is not up under CI=true: {why}")
@@ -176,14 +157,14 @@ def plat(procs: Procs, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pla
         pl.operator_api.close()
         for p in procs.items:
             procs.kill(p)
-        ours = [line.split("|")[0] for line in _sh("squeue", "-h", "-u", str(os.getuid()), "-o", "%i|%k").stdout.split()
+        ours = [line.split("|")[0] for line in sh("squeue", "-h", "-u", str(os.getuid()), "-o", "%i|%k").stdout.split()
                 if line.endswith("|suanli")]
-        _sh("scancel", *pl.external, *[j for j in ours if _job_dir(j, pl.work)])
+        sh("scancel", *pl.external, *[j for j in ours if _job_dir(j, pl.work)])
 
 
 def _job_dir(job_id: str, work: Path) -> bool:
     """The Slurm job is one of this module's agent's (its output is under the agent's work dir)."""
-    return str(work) in _sh("scontrol", "show", "job", "-o", job_id).stdout
+    return str(work) in sh("scontrol", "show", "job", "-o", job_id).stdout
 
 
 # -- h. a two-node gang (first: it needs all eight GPUs free) ------------------------------------------
@@ -230,7 +211,7 @@ def test_cancel_removes_the_slurm_job(plat: Platform) -> None:
     assert plat.tenant.json("job", "cancel", job)["state"] == "cancelled"
     j = _until(lambda: plat.job(job), lambda j: j["placements"][0]["state"] == "cancelled", "the agent to cancel it")
     assert j["state"] == "cancelled"
-    assert _sh("squeue", "-h", f"--name={name}", "-o", "%i").stdout.strip() == ""   # nothing pending or running
+    assert sh("squeue", "-h", f"--name={name}", "-o", "%i").stdout.strip() == ""   # nothing pending or running
     assert [s for _, s in _slurm_jobs(name)] == ["CANCELLED"]
 
 
@@ -261,7 +242,7 @@ def test_an_outside_slurm_job_lowers_free_and_counts_as_external(plat: Platform,
     plat.wait_state(time_limited["id"], "running")
     site = _until(plat.site, lambda s: s["live"]["free"][POOL] == 7, "free 7 of 8")
     assert next(p for p in site["pools"] if p["name"] == POOL)["observed"]["external"] == 0
-    out = _sh("sbatch", "--parsable", "--gres=gpu:2", "--output=/dev/null", "--wrap", "sleep 120")
+    out = sh("sbatch", "--parsable", "--gres=gpu:2", "--output=/dev/null", "--wrap", "sleep 120")
     assert out.returncode == 0, out.stderr
     plat.external.append(out.stdout.strip().split(";")[0])
     site = _until(plat.site, lambda s: s["live"]["free"][POOL] == 5, "free 5 of 8 (8 - 1 held - 2 external)")
@@ -269,13 +250,13 @@ def test_an_outside_slurm_job_lowers_free_and_counts_as_external(plat: Platform,
     pool = next(p for p in site["pools"] if p["name"] == POOL)
     assert site["live"]["free"][POOL] == 5
     assert pool["observed"]["external"] == 2 and pool["observed"]["healthy"] == 8 and pool["observed_total"] == 8
-    _sh("scancel", plat.external[-1])
+    sh("scancel", plat.external[-1])
     wait_for(lambda: plat.site()["live"]["free"][POOL] == 7, timeout=20, what="free 7 again")
 
 
 # -- d. fewer GPUs in the engine than declared ----------------------------------------------------------
 def test_a_job_larger_than_the_engine_reports_waits_and_says_why(plat: Platform) -> None:
-    assert _sh("scontrol", "update", "nodename=n2", "state=drain", "reason=suanli-e2e").returncode == 0
+    assert sh("scontrol", "update", "nodename=n2", "state=drain", "reason=suanli-e2e").returncode == 0
     job = None
     try:
         wait_for(lambda: plat.pool()["observed_total"] == 4, timeout=20, what="the engine to report 4 of 8")
@@ -293,7 +274,7 @@ def test_a_job_larger_than_the_engine_reports_waits_and_says_why(plat: Platform)
         if job is not None:
             plat.tenant.run("job", "cancel", job, check=False)
             plat.wait_state(job, *ENDED)
-        _sh("scontrol", "update", "nodename=n2", "state=resume")
+        sh("scontrol", "update", "nodename=n2", "state=resume")
     assert plat.job(job)["placements"] == []       # it never ran
     wait_for(lambda: plat.pool()["observed_total"] == 8, timeout=20, what="the engine to report 8 of 8 again")
 
@@ -343,4 +324,4 @@ def test_zz_bench_engine_measures_suanli_against_sbatch(plat: Platform) -> None:
         assert 0 < out[key] < 30, out
     assert out["overhead_p50_s"] == round(out["submit_to_running_p50_s"] - out["sbatch_to_running_p50_s"], 3)
     assert len(out["loadavg_before"]) == 3 and out["cluster_gpus"] == 8
-    assert not [line for line in _sh("squeue", "-h", "-o", "%j").stdout.split() if line.startswith("bench-")]
+    assert not [line for line in sh("squeue", "-h", "-o", "%j").stdout.split() if line.startswith("bench-")]
