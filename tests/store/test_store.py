@@ -166,3 +166,13 @@ def test_a_reader_does_not_wait_for_the_writer(platform: Platform) -> None:
         assert time.monotonic() - t0 < 1.0
     with platform.read() as reader:
         assert reader.federation.site("nx-hub")["price_per_pf16h"] == Decimal("9")
+
+
+def test_a_log_chunk_past_2_gib_is_stored_at_its_offset(platform: Platform) -> None:
+    """A job that prints more than 2 GiB keeps its tail at the real byte offset (64-bit offsets)."""
+    with platform.uow() as uow:
+        assert uow.jobs.append_log("j-big", "p-big", 0, "head\n")
+        assert uow.jobs.append_log("j-big", "p-big", 3_000_000_000, "tail\n")      # past 2**31
+        assert not uow.jobs.append_log("j-big", "p-big", 3_000_000_000, "tail\n")  # a retry: stored once
+        chunks = uow.jobs.logs("j-big")
+    assert [(c["offset"], c["data"]) for c in chunks] == [(0, "head\n"), (3_000_000_000, "tail\n")]

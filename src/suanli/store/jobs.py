@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Float,
@@ -103,7 +104,7 @@ job_logs = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("job_id", String(32), nullable=False, index=True),
     Column("placement_id", String(32), nullable=False),
-    Column("offset", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),     # byte offset in the job's output (may pass 2 GiB)
     Column("data", Text, nullable=False),
     UniqueConstraint("placement_id", "offset", name="uq_job_logs_placement_offset"),
 )
