@@ -66,6 +66,7 @@ class Agent:
     inventory_s: float = 2.0
     log_cap: int = 10 * 2**20          # bytes of a placement's output kept: half head, half tail
     log_step: int = 2**20              # bytes shipped per placement per step
+    slot_grace_s: float = 5.0          # how long a placement may wait for slots a preemption frees
     running: dict[str, Running] = field(default_factory=dict)
     waiting: dict[str, dict[str, Any]] = field(default_factory=dict)   # held, not started or adopted yet
     slots: dict[str, set[int]] = field(default_factory=dict)   # free slot indexes per pool
@@ -245,10 +246,12 @@ class Agent:
         free = sorted(self.slots.get(pool, ()))
         if len(free) < count:
             # The platform placed it on capacity it is taking back (a preemption: the victims are
-            # being killed here); start it once they have given their slots back.
+            # being killed here, or the heartbeat that names them is still to come); start it once
+            # they have given their slots back, and give it up only if they do not within the grace.
+            since = float(pl.get("_waiting_since") or time.monotonic())
             freeing = sum(len(r.slots) for r in self.running.values() if r.pool == pool and r.killed)
-            if len(free) + freeing >= count:
-                self.waiting[pid] = {**pl, "state": "leased"}
+            if len(free) + freeing >= count or time.monotonic() - since < self.slot_grace_s:
+                self.waiting[pid] = {**pl, "state": "leased", "_waiting_since": since}
                 return
             self.client.post(f"/v1/agent/placements/{pid}/status",
                              {"state": "killed", "exit_code": -1, "reason": "no free slots at the agent"})
