@@ -144,14 +144,21 @@ def test_metered_usage_of_a_finished_job(world: World) -> None:
     assert u["cost"] == "4.992000"
 
 
-def test_a_checkpointing_job_moves_to_a_faster_site_that_comes_up(world: World) -> None:
-    beat(world)                                            # only nx-hub (8 x A100) is up
+def _checkpointing_job_running_on_nx_hub(world: World) -> tuple[str, str, float]:
+    """Only nx-hub (8 x A100) is up; a 10 h job that checkpoints every 600 s runs there.
+    Returns (job id, placement id, the time it started)."""
+    beat(world)
     t0 = world.p.now()
     world.p.clock = lambda: t0
     moving = submit(world, gpus=4, duration_s=36_000, checkpoint_interval_s=600)
     world.cycle()
     pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]["placement_id"]
     world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running"}, headers=world.h("agent"))
+    return moving, pl, t0
+
+
+def test_a_checkpointing_job_moves_to_a_faster_site_that_comes_up(world: World) -> None:
+    moving, pl, t0 = _checkpointing_job_running_on_nx_hub(world)
     # 2,000 s later sh-city (4 x H100, 3.2x faster) comes up; a job that fits nowhere keeps a
     # cycle running. 1,800 s are checkpointed: 32,400 s of A100 work left, 10,200 s on the H100.
     world.p.clock = lambda: t0 + 2000
@@ -174,13 +181,7 @@ def test_a_checkpointing_job_moves_to_a_faster_site_that_comes_up(world: World) 
 
 def test_a_checkpointing_job_moves_even_when_nothing_is_pending(world: World) -> None:
     """The same move with an empty queue: a cycle still decides while a checkpointing job runs."""
-    beat(world)
-    t0 = world.p.now()
-    world.p.clock = lambda: t0
-    moving = submit(world, gpus=4, duration_s=36_000, checkpoint_interval_s=600)
-    world.cycle()
-    pl = world.client.post("/v1/agent/lease", json={}, headers=world.h("agent")).json()["items"][0]["placement_id"]
-    world.client.post(f"/v1/agent/placements/{pl}/status", json={"state": "running"}, headers=world.h("agent"))
+    moving, pl, t0 = _checkpointing_job_running_on_nx_hub(world)
     world.p.clock = lambda: t0 + 2000
     beat(world, held=[pl])
     beat(world, "other_agent")
