@@ -108,6 +108,16 @@ def plat(ray: Any, procs: Procs, tmp_path_factory: pytest.TempPathFactory) -> It
     api.close()
 
 
+@pytest.fixture(autouse=True)
+def _nothing_left_running(plat: dict[str, Any]) -> Iterator[None]:
+    """Cancel whatever a test left pending or running: a test that fails half-way must not leave a
+    job holding the pool's GPUs for the tests after it."""
+    yield
+    live = _get(plat, "/v1/jobs", state=["pending", "placed", "running"], limit=1000)["items"]
+    for job in live:
+        plat["api"].post(f"/v1/jobs/{job['id']}/cancel")
+
+
 def start_agent(plat: dict[str, Any], procs: Procs, *extra: str) -> subprocess.Popen[bytes]:
     plat["n"] += 1
     name = f"agent{plat['n']}"
@@ -241,7 +251,8 @@ def test_cancel_stops_the_ray_job_and_its_processes(plat: dict[str, Any], ray: A
     cli, mark = plat["cli"], _marker()
     job = cli.json("submit", "--", "sh", "-c", f"sleep {mark}; echo REACHED_$((40 + 2))")
     pid = _running_in_ray(plat, ray, job["id"])
-    assert _pgrep(f"sleep {mark}")
+    # Ray says RUNNING before its driver has spawned the entrypoint's shell: wait for the command
+    wait_for(lambda: _pgrep(f"sleep {mark}"), timeout=15, what="the command to start")
     assert cli.json("job", "cancel", job["id"])["state"] == "cancelled"
     j = wait_for(lambda: (lambda j: j if j["placements"][0]["state"] not in ("leased", "running") else None)(
         _job(plat, job["id"])), timeout=30, what="the agent to stop it")
