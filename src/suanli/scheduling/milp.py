@@ -17,23 +17,28 @@ greedy cycle with the capacity left, so every pending job still gets its reasons
 
 from __future__ import annotations
 
-import numpy as np
-from scipy.optimize import Bounds, LinearConstraint, milp
-from scipy.sparse import coo_matrix
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from suanli.domain.jobs import Job
 from suanli.scheduling.context import job_vectors
-from suanli.scheduling.cycle import _Cycle
-from suanli.scheduling.profile import Profile
-from suanli.scheduling.queue import QUEUE_SORTS
-from suanli.scheduling.types import CycleResult, Snapshot
+
+if TYPE_CHECKING:
+    from suanli.scheduling.cycle import Cycle
 
 BIG = 1000.0
 ORDER = 200.0
 
 
-def schedule_milp(snapshot: Snapshot, profile: Profile, rng: np.random.Generator) -> CycleResult:
-    cycle = _Cycle(snapshot, profile, rng)
-    order = QUEUE_SORTS.get(profile.queue_sort)(snapshot.pending, snapshot.tenants)
+def place_milp(cycle: Cycle, order: Sequence[Job]) -> None:
+    """The ``milp`` placement strategy: the program over the first ``milp_max_jobs`` jobs, then
+    every job it left out through ``Cycle.consider``; sets ``cycle.lower_bound``."""
+    from scipy.optimize import Bounds, LinearConstraint, milp  # imported only by profiles that use it
+    from scipy.sparse import coo_matrix
+
+    snapshot, profile = cycle.snap, cycle.profile
     window = [j for j in order[: profile.milp_max_jobs] if j.gpus <= cycle.max_capacity]
     vectors = [job_vectors(j, snapshot, cycle.state) for j in window]
     rows: list[int] = []
@@ -47,7 +52,7 @@ def schedule_milp(snapshot: Snapshot, profile: Profile, rng: np.random.Generator
             continue
         total = np.zeros(len(idx))
         for (score, _), w in zip(cycle.scores, cycle.combiner.weights, strict=True):
-            total += w * cycle.combiner._normalized(score.raw(v, cycle.state))[idx]
+            total += w * cycle.combiner.normalized(score.raw(v, cycle.state))[idx]
         for k, p in enumerate(idx):
             rows.append(j)
             cols.append(len(gains))
@@ -81,9 +86,4 @@ def schedule_milp(snapshot: Snapshot, profile: Profile, rng: np.random.Generator
     for job in order:
         if job.id not in placed:
             cycle.consider(job)
-    result = CycleResult(
-        placements=tuple(cycle.placements), preemptions=tuple(cycle.preemptions), pending=cycle.pending,
-        rejected=cycle.rejected, reservation=cycle.reservation, order=tuple(j.id for j in order),
-        lower_bound=lower_bound,
-    )
-    return result
+    cycle.lower_bound = lower_bound

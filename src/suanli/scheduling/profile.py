@@ -5,7 +5,7 @@ Profiles are YAML (packaged ones in ``scheduling/profiles/``)::
     name: balanced
     queue_sort: priority-fairshare   # or fifo
     select: best                     # best (highest weighted score) | first (declared order) | random
-    placement: greedy                # greedy | milp (joint placement by HiGHS)
+    placement: greedy                # a placement strategy: greedy | milp (joint placement by HiGHS)
     backfill: true                   # EASY backfill behind a blocked head
     wait_for_better: true            # a job may wait for a full pool that would finish it sooner
                                      # than one free now, while waiting costs it less than it saves
@@ -31,9 +31,9 @@ from suanli.domain.errors import ConfigError, InvalidInput, UnknownName
 from suanli.scheduling.filters import FILTERS
 from suanli.scheduling.queue import QUEUE_SORTS
 from suanli.scheduling.scores import SCORES
+from suanli.scheduling.strategies import STRATEGIES
 
 SELECTS = ("best", "first", "random")
-PLACEMENTS = ("greedy", "milp")
 KEYS = ("name", "description", "queue_sort", "select", "placement", "backfill", "preemption", "filters", "scores",
         "milp_max_jobs", "wait_for_better", "max_wait_s", "migrate", "migrate_min_gain_s")
 
@@ -75,8 +75,7 @@ def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Pr
         if select not in SELECTS:
             raise UnknownName("select", select, list(SELECTS), field="select")
         placement = str(doc.get("placement", "greedy"))
-        if placement not in PLACEMENTS:
-            raise UnknownName("placement", placement, list(PLACEMENTS), field="placement")
+        STRATEGIES.get(placement)
         filters = doc.get("filters", list(Profile.filters))
         if not isinstance(filters, list):
             raise InvalidInput("must be a list of filter names", field="filters", value=filters,

@@ -77,7 +77,8 @@ class Combiner:
         self._totals: dict[tuple[int, ...], tuple[tuple[FloatArray, ...], FloatArray]] = {}
         self._fns = [(s.raw, w, s.name) for (s, _), w in zip(scores, self.weights, strict=True)]
 
-    def _normalized(self, raw: Raw) -> FloatArray:
+    def normalized(self, raw: Raw) -> FloatArray:
+        """``raw`` on the 0..100 scale (higher is better), over every pool."""
         kind = type(raw)
         if kind is Scored:
             return raw.row  # type: ignore[union-attr]
