@@ -26,9 +26,16 @@ MIGRATE_MIN_SHARE = 0.25  # a move must also save this share of what is left: no
 
 def migration_sources(table: PoolTable, free: IntArray) -> BoolArray:
     """Pools whose work could move: some pool with room runs some kind of work at least
-    1 / (1 - MIGRATE_MIN_SHARE) times faster."""
+    1 / (1 - MIGRATE_MIN_SHARE) times faster. Roofline speed is min(FP16, intensity x memory
+    bandwidth), so the most times faster a pool q runs any work than pool p is at most the larger
+    of their FP16 and bandwidth ratios; over the pools with room that is the larger of the best
+    FP16 and the best bandwidth with room, over p's (O(pools), not a pools x pools matrix)."""
     room = free > 0
-    out: BoolArray = np.where(room[None, :], table.max_speedup, 0.0).max(axis=1) >= 1.0 / (1.0 - MIGRATE_MIN_SHARE)
+    if not room.any():
+        return np.zeros(table.n, dtype=bool)
+    speedup = np.maximum(float(table.fp16_tflops[room].max()) / table.fp16_tflops,
+                         float(table.bw_gbps[room].max()) / table.bw_gbps)
+    out: BoolArray = speedup >= 1.0 / (1.0 - MIGRATE_MIN_SHARE)
     return out
 
 

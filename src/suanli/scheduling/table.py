@@ -151,17 +151,6 @@ class PoolTable:
         return hit  # type: ignore[return-value]
 
     @property
-    def max_speedup(self) -> FloatArray:
-        """[p, q]: the most times faster pool q's chip runs any work than pool p's. Roofline speed
-        is min(FP16, intensity x bandwidth), so it is at most the larger of the two ratios."""
-        hit = self._cache.get("max_speedup")
-        if hit is None:
-            hit = np.maximum(self.fp16_tflops[None, :] / self.fp16_tflops[:, None],
-                             self.bw_gbps[None, :] / self.bw_gbps[:, None])
-            self._cache["max_speedup"] = hit
-        return hit  # type: ignore[return-value]
-
-    @property
     def inv_capacity_pct(self) -> FloatArray:
         """100 / capacity per pool: turns a count of accelerators into a percent of the pool."""
         hit = self._cache.get("inv_capacity_pct")
