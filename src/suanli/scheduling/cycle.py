@@ -88,8 +88,7 @@ class Cycle:
         self.max_capacity = int(self.table.capacity.max()) if self.table.n else 0
         self.max_free = int(self.state.free.max()) if self.table.n else 0
         self.waits = WaitEstimator(self.table.n, snap.running, snap.now) if profile.wait_for_better else None
-        victims = [r.job.priority for r in snap.running if r.job.preemptible]
-        self.lowest_victim_priority = min(victims) if victims else None
+        self._lowest_victim: tuple[int | None] | None = None   # computed when first asked
 
     # -- the driver ---------------------------------------------------------------------------
     def run(self) -> CycleResult:
@@ -253,10 +252,21 @@ class Cycle:
             self._running_by_pool = by_pool
         return self._running_by_pool
 
+    @property
+    def lowest_victim_priority(self) -> int | None:
+        """The lowest priority among the preemptible running jobs (None if there is none).
+        Computed on first use: a pass over every running job that most cycles never need."""
+        if self._lowest_victim is None:
+            victims = [r.job.priority for r in self.snap.running if r.job.preemptible]
+            self._lowest_victim = (min(victims) if victims else None,)
+        return self._lowest_victim[0]
+
     def could_preempt(self, job: Job) -> bool:
         """Whether preemption is on and some running job is preemptible at a lower priority."""
+        if not self.profile.preemption:
+            return False
         low = self.lowest_victim_priority
-        return self.profile.preemption and low is not None and job.priority > low
+        return low is not None and job.priority > low
 
 
 def schedule(snapshot: Snapshot, profile: Profile, rng: np.random.Generator | None = None) -> CycleResult:
