@@ -3,7 +3,7 @@ first-fit FIFO baseline in the same run, and the 40,000-vs-10,000 pending scalin
 
     python bench/cycle.py [--runs 5] [--pools 2000]
 
-Prints one JSON object. Targets (issue 2): balanced >= 10,000 placements/s at 10,000 pending x
+Prints one JSON object. Targets (issue 14): balanced >= 20,000 placements/s at 10,000 pending x
 2,000 pools; the cycle at 40,000 pending takes <= 4.5x the cycle at 10,000.
 """
 

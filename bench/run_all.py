@@ -20,6 +20,7 @@ def main() -> int:
         ("scheduling cycle", [sys.executable, str(HERE / "cycle.py"), "--runs", "3"]),
         ("trace replay", [sys.executable, str(HERE / "replay.py"), "--runs", "3"]),
         ("JCT bound references", [sys.executable, str(HERE / "jct_floor.py")]),
+        ("national scale", [sys.executable, str(HERE / "national.py")]),
     ]
     for name, cmd in steps:
         print(f"== {name}: {' '.join(cmd[1:])}", flush=True)
