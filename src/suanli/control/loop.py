@@ -164,6 +164,7 @@ class SchedulerLoop:
             fence = getattr(self.leader, "fence", None)
             p = dataclasses.replace(self.p, fence=fence) if fence is not None else self.p
             report = run_cycle(p, self.rng)
+            self.p.metrics.cycle_seconds.observe(report.seconds)
             self.cycles += 1
             if report.placed or report.preempted or report.lost_sites or report.rejected:
                 log.info("cycle: %s", report)

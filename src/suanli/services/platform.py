@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suanli.domain.accelerators import Catalog, default_catalog
+from suanli.services.metrics import ProcessMetrics
 from suanli.store.db import Database
 from suanli.store.uow import UnitOfWork
 
@@ -92,6 +93,7 @@ class Platform:
     clock: Callable[[], float] = time.time
     catalog: Catalog = field(default_factory=default_catalog)
     cache: Caches = field(default_factory=Caches)
+    metrics: ProcessMetrics = field(default_factory=ProcessMetrics)  # services.metrics: this process's /metrics
     loop: Any = None                # the scheduler loop this process runs, if any (api.server sets it)
     submit_batcher: Any = None      # api.routes.jobs: the submission batcher of this process
     fence: Any = None               # control.loop: the leader's fence, on the cycle's copy of the platform
