@@ -444,6 +444,45 @@ class FederationPublic(BaseModel):
     by_tier: dict[str, Any]
 
 
+class ComplianceFigure(BaseModel):
+    name: str
+    value: float | None
+    unit: str
+    target: str | None
+    ok: bool | None
+
+
+class CompliancePublic(BaseModel):
+    since: float
+    until: float
+    at: float
+    figures: list[ComplianceFigure]
+    pf16h_by_tier: dict[str, float]
+    energy_kwh: float
+    passed: int
+    judged: int
+
+
+class HistoryPoint(BaseModel):
+    at: float
+    infrastructures_up: int
+    pflops_fp16: float
+    pflops_fp32: float
+    utilization_by_tier: dict[str, float]
+    queue: dict[str, int]
+    sites: dict[str, dict[str, float | None]]
+    green_share: float | None
+    hub_pue: float | None
+    pf16h_per_hour: float | None
+
+
+class HistoryPublic(BaseModel):
+    since: float
+    until: float
+    targets: dict[str, float]
+    points: list[HistoryPoint]
+
+
 class HealthPublic(BaseModel):
     status: str
     database: str

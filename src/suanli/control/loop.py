@@ -13,6 +13,9 @@
    preempted by itself here (its new placement is skipped in step 4, as it is not pending) and
    placed again by a later cycle, from its last checkpoint.
 6. Record why every job left pending was not placed; reject what can never run.
+7. The market: a spot round and billing, every ``SUANLI_MARKET_S`` (``control.market``).
+8. History: a sample a minute for the compliance report and the dashboard's plots
+   (``services.compliance.record_history``); a failure there is logged and the cycle goes on.
 
 A crash anywhere leaves every job either still pending or bound exactly once. On PostgreSQL
 every transaction of a cycle is fenced by the leader (``control.leader``): a leader that lost
@@ -33,6 +36,7 @@ import numpy as np
 from suanli.control.leader import LostLeadership
 from suanli.control.market import market_step
 from suanli.scheduling import CycleResult, load_profile, schedule
+from suanli.services.compliance import record_history
 from suanli.services.ids import new_id
 from suanli.services.lifecycle import end_placement
 from suanli.services.platform import SCHEDULER, Platform
@@ -136,6 +140,12 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
                     report.rejected += 1
         report.pending = len(result.pending)
     market_step(p, now)                                                     # 7: spot round, billing
+    try:
+        record_history(p, now)                                              # 8: a history sample a minute
+    except LostLeadership:
+        raise
+    except Exception:  # the plots may miss a sample; scheduling must not stop for it
+        log.exception("history sample failed")
     report.seconds = time.perf_counter() - t0
     return report
 

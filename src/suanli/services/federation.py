@@ -15,6 +15,7 @@ from suanli.config.federation_file import load_federation
 from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.domain.federation import EngineKind, Federation, Link, Pool, Region, Site, Tenant, Tier
 from suanli.domain.federation import Queue as DomainQueue
+from suanli.metering.capacity import Capacity
 from suanli.services.access import require
 from suanli.services.errors import Conflict, Forbidden, NotFound
 from suanli.services.platform import Caller, Platform
@@ -235,9 +236,21 @@ def load_domain_federation(p: Platform, uow: UnitOfWork) -> tuple[Federation, di
     return out
 
 
+def schedulable_now(p: Platform, uow: UnitOfWork, fed: Federation) -> tuple[set[str], Capacity]:
+    """The sites that are up (active, agent holding its lease) and their schedulable capacity: each
+    pool at the smaller of its declared size and what its engine reported within three leases."""
+    from suanli.metering.capacity import schedulable_capacity
+
+    up = {s["name"] for s in uow.federation.sites() if s["state"] == "active" and s["health"] == "up"}
+    now = p.now()
+    observed = {(pl["site"], pl["name"]): n for pl in uow.federation.pools()
+                if (n := fresh_observation(pl, now, p.settings.lease_s)) is not None}
+    return up, schedulable_capacity(fed, up, observed)
+
+
 def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
     """Capacity in PFLOPS FP16/FP32 by site, region and tier; utilization; the queue."""
-    from suanli.metering.capacity import capacity_summary, schedulable_capacity
+    from suanli.metering.capacity import capacity_summary
 
     require(caller, "operator", "provider", "tenant")
     with p.uow() as uow:
@@ -245,13 +258,9 @@ def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
         counts = uow.jobs.count_by_state()
         active = uow.jobs.placements(states=("assigned", "leased", "running"), limit=100000)
         sites = {s["name"]: s for s in uow.federation.sites()}
-        pools = uow.federation.pools()
+        _, schedulable = schedulable_now(p, uow, fed)
     summary = capacity_summary(fed).as_dict()
-    up = {n for n, s in sites.items() if s["state"] == "active" and s["health"] == "up"}
-    now = p.now()
-    observed = {(pl["site"], pl["name"]): n for pl in pools
-                if (n := fresh_observation(pl, now, p.settings.lease_s)) is not None}
-    summary["schedulable"] = schedulable_capacity(fed, up, observed).as_dict()
+    summary["schedulable"] = schedulable.as_dict()
     used: dict[str, int] = {}
     for pl in active:
         used[pl["site"]] = used.get(pl["site"], 0) + pl["count"]

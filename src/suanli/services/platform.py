@@ -31,6 +31,8 @@ class Settings:
     max_body: int = 1 << 20        # bytes of a request body; larger ones get 413 (0 = no limit)
     submit_rate: float = 2000.0    # job submissions per second per tenant per API process (0 = no limit)
     submit_burst: float = 4000.0   # ... of which this many at once (the token bucket's size)
+    history_s: float = 60.0        # the leader writes a history sample this often (services.compliance)
+    history_days: float = 90.0     # ... and keeps this many days of them
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,7 +48,9 @@ class Settings:
                    log_cap=int(env.get("SUANLI_LOG_CAP", cls.log_cap)),
                    max_body=int(env.get("SUANLI_MAX_BODY", cls.max_body)),
                    submit_rate=float(env.get("SUANLI_SUBMIT_RATE", cls.submit_rate)),
-                   submit_burst=float(env.get("SUANLI_SUBMIT_BURST", cls.submit_burst)))
+                   submit_burst=float(env.get("SUANLI_SUBMIT_BURST", cls.submit_burst)),
+                   history_s=float(env.get("SUANLI_HISTORY_S", cls.history_s)),
+                   history_days=float(env.get("SUANLI_HISTORY_DAYS", cls.history_days)))
 
 
 @dataclass(frozen=True, slots=True)
