@@ -3,6 +3,9 @@
 
 ``offered_load`` = PF16-hours the trace asks for (each job's duration on its reference chip x
 chips x the chip's dense FP16 peak) / (federation PF16 x the trace's submission span).
+
+With ``references=True`` the document also holds the idealized references of ``references.py``
+(``references``) and each profile its ratios to them (``ratio_to_references``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from suanli.scheduling.table import PoolTable
 from suanli.sim.bounds import job_bounds
 from suanli.sim.engine import SimConfig, Simulator
 from suanli.sim.metrics import r, summarize
+from suanli.sim.references import ratios_to_references, references_document
 from suanli.sim.sinks import Collector, Sink
 from suanli.traces.base import Trace
 
@@ -62,7 +66,8 @@ def offered_load(jobs: Sequence[Job], table: PoolTable) -> float:
 
 def simulate_profiles(trace: Trace, federation: Federation, profiles: Sequence[str], config: SimConfig,
                       progress: Callable[[str, float], None] | None = None,
-                      extra_sinks: Callable[[str], Sequence[Sink]] | None = None) -> Comparison:
+                      extra_sinks: Callable[[str], Sequence[Sink]] | None = None,
+                      references: bool = False) -> Comparison:
     loaded = [load_profile(p) for p in profiles]   # unknown names fail before any work
     table = build_pool_table(federation)
     jobs = trace.jobs
@@ -92,6 +97,14 @@ def simulate_profiles(trace: Trace, federation: Federation, profiles: Sequence[s
         "profiles": {run.name: run.metrics for run in runs},
     }
     doc["config"]["outages"] = [asdict(o) for o in config.outages]
+    if references:
+        if progress is not None:
+            progress("references", 0.0)
+        doc["references"] = references_document(table, jobs)
+        for metrics in doc["profiles"].values():
+            metrics["ratio_to_references"] = ratios_to_references(metrics, doc["references"])
+        if progress is not None:
+            progress("references", 1.0)
     return Comparison(document=doc, runs=tuple(runs), table=table)
 
 
