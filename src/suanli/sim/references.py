@@ -26,12 +26,11 @@ chip mix with no waiting at all (``chip_mix_mean_jct``).
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
 from scipy.optimize import linprog
 from scipy.sparse import lil_matrix
 
@@ -39,6 +38,8 @@ from suanli.domain.jobs import Job
 from suanli.domain.units import pf16_hours
 from suanli.scheduling.table import PoolTable
 from suanli.sim.bounds import completion_matrix, job_bounds
+from suanli.sim.metrics import r
+from suanli.sim.series import HourlySeries
 
 GPU_WEIGHT = 2.0     # the best of 0, 0.5, 1, 1.5, 2, 3, 5 on MSR ITP (docs/simulate.md)
 _DONE_EPS = 1e-12    # remaining share of a job at which it counts as finished
@@ -83,14 +84,27 @@ def fluid_chip_mix(submit: np.ndarray, gpus: np.ndarray, time_s: np.ndarray, cap
     arrival = np.argsort(submit, kind="stable")
     speed = np.where(np.isfinite(time_s), 1.0 / time_s, 0.0)   # share of the job per second, all chips
     least = np.min(time_s, axis=1) * gpus ** gpu_weight if len(submit) else np.zeros(0)
-    done, used, ok = _fluid_events(submit, arrival, gpus, speed, least, np.asarray(capacity, dtype=float),
+    done, used, ok = _compiled()(submit, arrival, gpus, speed, least, np.asarray(capacity, dtype=float),
                                    np.asarray(pool_order, dtype=np.int64))
     if not ok:
         raise ValueError("a job is eligible on no pool with any accelerators; leave such jobs out")
     return FluidSchedule(done, used)
 
 
-@njit(cache=True)
+def _compiled() -> Any:
+    """``_fluid_events`` compiled by numba on first use (cached on disk; numba is imported only
+    by a run that asks for references)."""
+    global _FLUID_EVENTS
+    if _FLUID_EVENTS is None:
+        from numba import njit
+
+        _FLUID_EVENTS = njit(cache=True)(_fluid_events)
+    return _FLUID_EVENTS
+
+
+_FLUID_EVENTS: Any = None
+
+
 def _fluid_events(submit, arrival, gpus, speed, least, capacity, pool_order):  # type: ignore[no-untyped-def]
     """The event loop of ``fluid_chip_mix``: at each arrival or completion, order the active jobs,
     hand out the pools in order (each pool to its eligible jobs in that order, as much as each
@@ -194,12 +208,15 @@ def fluid_reference(table: PoolTable, data: ReferenceInputs, by: str,
     return {"jct_mean_s": float((sched.done_s - data.submit).mean()), "cost": cost}
 
 
-def references(table: PoolTable, jobs: Sequence[Job], gpu_weight: float = GPU_WEIGHT) -> dict[str, Any]:
+def references(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int, HourlySeries] | None = None,
+               price_series: Mapping[int, HourlySeries] | None = None,
+               gpu_weight: float = GPU_WEIGHT) -> dict[str, Any]:
     """The ``references`` block of ``metrics.json`` (unrounded): the fluid chip-mix reference with
     the fastest pools first (``fluid``) and the cheapest first (``fluid_cheapest``), and the
-    no-queue bounds of ``bounds.py`` over the same jobs (``bounds``)."""
+    no-queue bounds of ``bounds.py`` over the same jobs (``bounds``, with the hourly series the
+    simulation uses, as each profile's bounds are)."""
     data = ReferenceInputs.of(table, jobs)
-    b = job_bounds(table, data.jobs)
+    b = job_bounds(table, data.jobs, carbon_series, price_series)
     return {
         "jobs": len(data.jobs),
         "gpu_weight": gpu_weight,
@@ -290,11 +307,11 @@ def chip_mix_mean_jct(table: PoolTable, data: ReferenceInputs) -> float:
     return float(res.fun / len(time_s))
 
 
-def references_document(table: PoolTable, jobs: Sequence[Job], gpu_weight: float = GPU_WEIGHT) -> dict[str, Any]:
+def references_document(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int, HourlySeries] | None = None,
+                        price_series: Mapping[int, HourlySeries] | None = None,
+                        gpu_weight: float = GPU_WEIGHT) -> dict[str, Any]:
     """``references()`` rounded as ``metrics.json`` rounds (see docs/simulate.md)."""
-    from suanli.sim.metrics import r
-
-    refs = references(table, jobs, gpu_weight)
+    refs = references(table, jobs, carbon_series, price_series, gpu_weight)
     out: dict[str, Any] = {"jobs": refs["jobs"], "gpu_weight": gpu_weight}
     for name in ("fluid", "fluid_cheapest", "bounds"):
         out[name] = {k: r(v, 2 if k == "cost" else 1) for k, v in refs[name].items()}
@@ -304,8 +321,6 @@ def references_document(table: PoolTable, jobs: Sequence[Job], gpu_weight: float
 def ratios_to_references(metrics: dict[str, Any], refs: dict[str, Any]) -> dict[str, float]:
     """A profile's mean JCT and cost over the fluid reference's (``fluid_*``), and its cost over
     the cheapest-first fluid schedule's (``fluid_cheapest_cost``); 0 where a reference is 0."""
-    from suanli.sim.metrics import r
-
     def ratio(value: float, ref: float) -> float:
         return r(value / ref) if ref else 0.0
 

@@ -73,12 +73,14 @@ def simulate_profiles(trace: Trace, federation: Federation, profiles: Sequence[s
     jobs = trace.jobs
     runs = []
     bounds = None
+    series: tuple[Any, Any] = (None, None)
     for profile in loaded:
         col = Collector(table)
         sinks: list[Sink] = [col, *(extra_sinks(profile.name) if extra_sinks else ())]
         sim = Simulator(table, jobs, profile, config, sinks)
         if bounds is None:
-            bounds = job_bounds(table, jobs, sim.cluster.carbon_series, sim.cluster.price_series)
+            series = (sim.cluster.carbon_series, sim.cluster.price_series)
+            bounds = job_bounds(table, jobs, *series)
         name = profile.name
         result = sim.run(None if progress is None else _bind(progress, name))
         unfinished_deadline = sum(1 for jid in result.rejected if sim.runs[jid].original.deadline is not None)
@@ -100,7 +102,7 @@ def simulate_profiles(trace: Trace, federation: Federation, profiles: Sequence[s
     if references:
         if progress is not None:
             progress("references", 0.0)
-        doc["references"] = references_document(table, jobs)
+        doc["references"] = references_document(table, jobs, *series)
         for metrics in doc["profiles"].values():
             metrics["ratio_to_references"] = ratios_to_references(metrics, doc["references"])
         if progress is not None:
