@@ -15,8 +15,9 @@ accelerators of pool p progresses at sum_p a_p / (gpus x time_s[p]) of its work 
 pool hands out more than its accelerators; within a pool the jobs are served in the order above.
 The event loop is compiled (numba): each event is a greedy over pools in order, which cannot be
 vectorised across pools, and run in numpy it cost ~20 calls per pool per event (~70 s on the
-whole MSR ITP trace); compiled it is the same arithmetic in the same order (the per-pool sums of
-accelerators held are summed left to right instead of pairwise: cost agrees to ~1e-12).
+whole MSR ITP trace); compiled it is the same arithmetic in the same order (only the per-pool
+sums of accelerators held are summed left to right instead of pairwise; on MSR ITP every
+completion time and every pool's accelerator-seconds came out bit-identical).
 
 Two older, weaker references (``bench/jct_floor.py`` prints them): fluid preemptive SRPT on the
 whole federation as one divisible pool (``fluid_srpt_mean_jct``), and a linear program over the

@@ -4,7 +4,8 @@ as base64, so the file can be mailed), plus the summary table printed on the ter
 Plots: queue length over time per profile; utilization per site per profile, and over time per
 tier for the first profile; JCT CDF per profile; cost and carbon per profile (with the lower bounds); PF16-hours delivered per tier.
 With references (``suanli simulate --references``) the summary gains each profile's ratios to the
-fluid reference, and a second table lists the references.
+fluid reference, a second table lists the references, and the cost plot draws the cheapest-first
+fluid schedule's cost.
 """
 
 from __future__ import annotations
@@ -149,6 +150,9 @@ def write_plots(cmp: Comparison, out: Path) -> list[Path]:
         ax.bar(names, vals, color="tab:blue")
         ax.axhline(min(doc["profiles"][n]["bounds"][bound_key] for n in names) / scale, color="tab:red",
                    linestyle="--", label="lower bound")
+        if key == "cost" and "references" in doc:
+            ax.axhline(doc["references"]["fluid_cheapest"]["cost"], color="tab:green", linestyle=":",
+                       label="fluid, cheapest pools first")
         ax.set(title=label)
         ax.tick_params(axis="x", rotation=20)
         ax.legend()
