@@ -222,20 +222,31 @@ class LedgerRepo:
         if fresh:
             self.conn.execute(insert(market_meter_marks), fresh)
 
-    def spent_by_tenant(self) -> dict[str, float]:
-        """What each tenant has been charged (net of SLA credits) on its invoice lines, plus the
-        metered cost of its placements not billed yet."""
-        from suanli.store.jobs import jobs, placements
+    def spent_since(self, since: float) -> dict[tuple[str, str | None], tuple[int, int]]:
+        """Per (tenant, queue) - queue None for lines of no job (a reservation's unused part) - what
+        the invoice lines of usage that started at ``since`` or later charged, net of SLA credits
+        (cents), and their PF16-hours (10**-6 units)."""
+        from suanli.store.jobs import jobs
 
         li = market_invoice_lines
-        out = {t: float(c or 0) / 100.0 for t, c in self.conn.execute(
-            select(li.c.tenant, func.sum(li.c.amount_cents - li.c.credit_cents)).group_by(li.c.tenant))}
-        q = (select(jobs.c.tenant, func.sum(placements.c.cost)).join(jobs, jobs.c.id == placements.c.job_id)
+        q = (select(li.c.tenant, jobs.c.queue, func.sum(li.c.amount_cents - li.c.credit_cents),
+                    func.sum(li.c.pf16h_units))
+             .outerjoin(jobs, jobs.c.id == li.c.job).where(li.c.start >= since).group_by(li.c.tenant, jobs.c.queue))
+        return {(t, qn): (int(c or 0), int(u or 0)) for t, qn, c, u in self.conn.execute(q)}
+
+    def unbilled_usage(self) -> list[dict[str, Any]]:
+        """Placements that ran and are not billed to their end, with their job's tenant and queue
+        and how many of their metering periods are billed (``periods``)."""
+        from suanli.store.jobs import jobs, placements
+
+        q = (select(placements.c.id, placements.c.pool_id, placements.c.accelerator, placements.c.count,
+                    placements.c.started_at, placements.c.ended_at, placements.c.pf16h, placements.c.cost,
+                    jobs.c.tenant, jobs.c.queue, func.coalesce(market_meter_marks.c.periods, 0).label("periods"))
+             .join(jobs, jobs.c.id == placements.c.job_id)
              .outerjoin(market_billed_placements, market_billed_placements.c.placement_id == placements.c.id)
-             .where(market_billed_placements.c.placement_id.is_(None)).group_by(jobs.c.tenant))
-        for t, c in self.conn.execute(q):
-            out[t] = out.get(t, 0.0) + float(c or 0)
-        return out
+             .outerjoin(market_meter_marks, market_meter_marks.c.placement_id == placements.c.id)
+             .where(placements.c.started_at.is_not(None), market_billed_placements.c.placement_id.is_(None)))
+        return rows(self.conn.execute(q))
 
     def mark_billed(self, placement_ids: list[str], at: float) -> None:
         if placement_ids:
