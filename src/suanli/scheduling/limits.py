@@ -18,7 +18,9 @@ to its end (docs/market.md, "Budgets"). Pure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 
@@ -158,6 +160,29 @@ def _since_checkpoint(r: RunningJob, snap: Snapshot) -> float:
     since = max(r.start, r.last_checkpoint or r.start)
     seconds = max(0.0, snap.now - since)
     return float(snap.table.fp16_tflops[r.pool]) * r.count * seconds / SECONDS_PER_HOUR / 1000.0
+
+
+def after_placements(snap: Snapshot, placements: Sequence[Placement]) -> dict[str, TenantState]:
+    """The tenants' (and queues') states with these placements charged: what explain asks after a cycle."""
+    jobs = {j.id: j for j in snap.pending}
+    tenants = dict(snap.tenants)
+    for p in placements:
+        job = jobs.get(p.job_id)
+        t = tenants.get(job.tenant) if job is not None else None
+        if job is None or t is None:
+            continue
+        tflops = float(snap.table.fp16_tflops[p.pool])
+        pflops, pf16h = tflops * p.count / 1000.0, tflops * p.count * p.runtime_s / 1000.0 / SECONDS_PER_HOUR
+        q = t.queues.get(job.queue)
+        queues = t.queues if q is None else {**t.queues, job.queue: _charged(q, pflops, p.cost, pf16h)}
+        tenants[job.tenant] = replace(_charged(t, pflops, p.cost, pf16h), queues=queues)
+    return tenants
+
+
+def _charged(s: S, pflops: float, cost: float, pf16h: float) -> S:
+    return replace(s, in_use_pflops=s.in_use_pflops + pflops,
+                   budget_left=None if s.budget_left is None else s.budget_left - cost,
+                   pf16h_left=None if s.pf16h_left is None else s.pf16h_left - pf16h)
 
 
 def pf16h_of(runtime_s: FloatArray, fp16_tflops: FloatArray, gpus: int) -> FloatArray:
