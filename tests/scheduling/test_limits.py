@@ -8,7 +8,14 @@ Pools (tests/scheduling/builders.py): 0 = east, 8 x A100 (312 dense FP16 TFLOPS,
 
 import numpy as np
 
-from suanli.scheduling import QueueState, RunningJob, TenantState, build_pool_table, load_profile, make_snapshot
+from suanli.scheduling import (
+    QueueState,
+    RunningJob,
+    TenantState,
+    build_pool_table,
+    load_profile,
+    make_snapshot,
+)
 from suanli.scheduling.context import CycleState, job_vectors
 from suanli.scheduling.cycle import schedule
 from suanli.scheduling.explain import explain_in_cycle

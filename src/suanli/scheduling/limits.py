@@ -29,6 +29,7 @@ from suanli.domain.units import SECONDS_PER_HOUR
 from suanli.scheduling.types import (
     BoolArray,
     FloatArray,
+    Placement,
     Preemption,
     QueueState,
     RunningJob,
@@ -37,6 +38,7 @@ from suanli.scheduling.types import (
 )
 
 EPS = 1e-9
+S = TypeVar("S", TenantState, QueueState)
 
 
 @dataclass
