@@ -68,3 +68,4 @@ def test_billing_runs_at_any_times_cover_the_run_exactly(start: float, period: f
     assert math.isclose(sum(p.seconds for p in got), elapsed, rel_tol=1e-9, abs_tol=1e-6)
     assert sum((p.pf16h for p in got), Decimal(0)) == _q(total)
     assert all(p.pf16h >= 0 for p in got)
+

@@ -17,11 +17,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from suanli.domain.errors import InvalidInput
 from suanli.services import federation, tokens
-from suanli.services.platform import SYSTEM, bootstrap
+from suanli.services.platform import SYSTEM, Settings, bootstrap
 from tests.conftest import Procs, free_port, wait_for, wait_healthy
-
-pytestmark = pytest.mark.slow
 
 PERIOD = 5.0
 RUN_S = 11          # 3 periods while the job's measured run stays within (10, 15] s
@@ -31,6 +30,7 @@ def _q(x: float) -> Decimal:
     return Decimal(repr(x)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN)
 
 
+@pytest.mark.slow
 def test_a_running_job_is_billed_each_period_once_across_a_sigkill(procs: Procs, tmp_path: Path,
                                                                  store_url: str) -> None:
     p = bootstrap(store_url)
@@ -91,3 +91,12 @@ def test_a_running_job_is_billed_each_period_once_across_a_sigkill(procs: Procs,
     time.sleep(1.0)                                     # more billing runs bill nothing more
     assert len(lines()) == 3
     p.db.dispose()
+
+
+def test_the_metering_period_is_a_setting_and_a_bad_one_is_refused_by_name() -> None:
+    assert Settings.from_env({}).meter_s == 3600.0
+    assert Settings.from_env({"SUANLI_METER_S": "2.5"}).meter_s == 2.5
+    for bad in ("0", "-5", "hourly", "inf", "nan"):
+        with pytest.raises(InvalidInput) as err:
+            Settings.from_env({"SUANLI_METER_S": bad})
+        assert err.value.field == "SUANLI_METER_S" and "> 0" in str(err.value), bad

@@ -50,9 +50,9 @@ def _unbilled(p: Platform, rows: Sequence[Mapping[str, Any]], now: float, price_
 class _Spent:
     """What each (tenant, queue) has spent since each period start asked for (one query per start)."""
 
-    def __init__(self, uow: UnitOfWork, unbilled: dict[Key, tuple[float, float]]) -> None:
-        self.uow = uow
-        self.unbilled = unbilled
+    def __init__(self, p: Platform, uow: UnitOfWork, now: float, price_of_pool: Mapping[int, float]) -> None:
+        self.p, self.uow, self.now, self.price_of_pool = p, uow, now, price_of_pool
+        self.unbilled: dict[Key, tuple[float, float]] | None = None     # read on first use
         self.by_since: dict[float, dict[Key, tuple[int, int]]] = {}
 
     def of(self, since: float, tenant: str, queue: str | None) -> tuple[float, float]:
@@ -60,17 +60,16 @@ class _Spent:
         lines = self.by_since.get(since)
         if lines is None:
             lines = self.by_since[since] = self.uow.ledger.spent_since(since)
-        money = pf = 0.0
-        for src, per_key in ((lines, 1), (self.unbilled, 0)):
-            for (t, q), v in src.items():
-                if t == tenant and (queue is None or q == queue):
-                    if per_key:
-                        money += v[0] / 100.0
-                        pf += v[1] / 1e6
-                    else:
-                        money += v[0]
-                        pf += v[1]
-        return money, pf
+        if self.unbilled is None:
+            self.unbilled = _unbilled(self.p, self.uow.ledger.unbilled_usage(), self.now, self.price_of_pool)
+
+        def mine(key: Key) -> bool:
+            return key[0] == tenant and (queue is None or key[1] == queue)
+
+        billed = [v for k, v in lines.items() if mine(k)]                 # step 1: cents, 10**-6 PF16-h
+        pending = [v for k, v in self.unbilled.items() if mine(k)]        # step 2: money, PF16-h
+        return (sum(c for c, _ in billed) / 100.0 + sum(m for m, _ in pending),
+                sum(u for _, u in billed) / 1e6 + sum(x for _, x in pending))
 
 
 def _left(limit: Any, spent: float) -> float | None:
@@ -81,7 +80,7 @@ def tenant_states(p: Platform, uow: UnitOfWork, now: float, *, usage: Mapping[st
                   in_use: Mapping[Key, float], price_of_pool: Mapping[int, float]) -> dict[str, TenantState]:
     """Every tenant's ``TenantState`` with its queues' ``QueueState``s. ``in_use``: PFLOPS held per
     (tenant, None) and per (tenant, queue); ``usage``: fair-share PF16-h per tenant."""
-    spent = _Spent(uow, _unbilled(p, uow.ledger.unbilled_usage(), now, price_of_pool))
+    spent = _Spent(p, uow, now, price_of_pool)
     queues: dict[str, dict[str, QueueState]] = defaultdict(dict)
     for q in uow.tenancy.queues():
         declared = q["budget"] is not None or q["budget_pf16h"] is not None
