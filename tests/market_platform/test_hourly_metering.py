@@ -1,8 +1,8 @@
 """Running work is metered every period, and a SIGKILL of the server does not bill a period twice
 or lose one (SQLite and PostgreSQL).
 
-A real ``suanli serve`` with a 5 s metering period (``SUANLI_METER_S``: the "hour" of this test) and
-a real agent run a job of 11 s: 3 periods ([0, 5), [5, 10), [10, end)). The server is SIGKILLed once
+A real ``suanli serve`` with an 8 s metering period (``SUANLI_METER_S``: the "hour" of this test)
+and a real agent run a job of 19 s: 3 periods ([0, 8), [8, 16), [16, end)). The server is SIGKILLed once
 the first period is billed while the job still runs, then restarted; the job runs on under its agent.
 At the end the job has exactly 3 records and 3 invoice lines, one per period, each billed once, and
 their PF16-hours add up to what the placement metered."""
@@ -22,8 +22,8 @@ from suanli.services import federation, tokens
 from suanli.services.platform import SYSTEM, Settings, bootstrap
 from tests.conftest import Procs, free_port, wait_for, wait_healthy
 
-PERIOD = 5.0
-RUN_S = 11          # 3 periods while the job's measured run stays within (10, 15] s
+PERIOD = 8.0
+RUN_S = 19          # 3 periods while the job's measured run (start and exit as reported) is in (16, 24] s
 
 
 def _q(x: float) -> Decimal:
@@ -77,7 +77,8 @@ def test_a_running_job_is_billed_each_period_once_across_a_sigkill(procs: Procs,
         balances = uow.ledger.balances()
     got = lines()
     run = pl["ended_at"] - pl["started_at"]
-    assert 2 * PERIOD < run <= 3 * PERIOD, f"the job's measured run ({run:.2f} s) is not 3 periods"
+    assert 2 * PERIOD < run <= 3 * PERIOD, (f"the job's measured run ({run:.2f} s) is not 3 periods",
+                                            procs.log("agent")[-3000:])
     assert [x.meter_id for x in got] == [f"{pl['id']}:h{n}:on-demand" for n in range(3)]
     assert [x.start for x in got] == [pl["started_at"] + n * PERIOD for n in range(3)]
     # PF16-h per period: differences of the rounded cumulative A100 PF16-h at the bounds (0.312 per hour)
