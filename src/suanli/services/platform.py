@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suanli.domain.accelerators import Catalog, default_catalog
+from suanli.domain.errors import InvalidInput
 from suanli.services.metrics import ProcessMetrics
 from suanli.store.db import Database
 from suanli.store.uow import UnitOfWork
@@ -25,6 +26,7 @@ class Settings:
     seed: int = 0
     token_cache_s: float = 5.0     # how long a verified token stays cached in a process
     market_s: float = 5.0          # the market's periodic step (spot clearing, billing)
+    meter_s: float = 3600.0        # metering period: running work is billed at least this often
     market_prices: str | None = None   # a price book YAML instead of the packaged one
     market_grades: str | None = None   # grade rules YAML instead of the packaged ones
     log_cap: int = 10 * 2**20 + 2**16  # bytes of one placement's output the store keeps (agents keep 10 MiB)
@@ -43,6 +45,7 @@ class Settings:
                    cycle_s=float(env.get("SUANLI_CYCLE_S", cls.cycle_s)),
                    profile=env.get("SUANLI_PROFILE", cls.profile),
                    market_s=float(env.get("SUANLI_MARKET_S", cls.market_s)),
+                   meter_s=_positive(env, "SUANLI_METER_S", cls.meter_s),
                    market_prices=env.get("SUANLI_MARKET_PRICES") or None,
                    market_grades=env.get("SUANLI_MARKET_GRADES") or None,
                    log_cap=int(env.get("SUANLI_LOG_CAP", cls.log_cap)),
@@ -51,6 +54,20 @@ class Settings:
                    submit_burst=float(env.get("SUANLI_SUBMIT_BURST", cls.submit_burst)),
                    history_s=float(env.get("SUANLI_HISTORY_S", cls.history_s)),
                    history_days=float(env.get("SUANLI_HISTORY_DAYS", cls.history_days)))
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise InvalidInput("must be a number of seconds > 0", field=name, value=raw,
+                           fix=f"set {name} to e.g. {default:g}, or unset it")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
