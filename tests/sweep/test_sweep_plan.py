@@ -57,6 +57,8 @@ def test_cell_shows_hours_and_the_half_width():
     (["--trace-path", "/nonexistent/run-{seed}.csv", "--trace", "msr-itp"], "/nonexistent/run-0.csv"),
     (["--workers", "2", "--address", "127.0.0.1:1"], "--workers"),
     (["--limit", "0"], "--limit"),
+    (["--address", "127.0.0.1:1"], "nothing answers there"),
+    (["--address", "head-without-port"], "is not HOST:PORT"),
 ])
 def test_bad_input_exits_2_before_any_ray_starts(tmp_path, capsys, argv, message):
     out = tmp_path / "out"

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import suanli
-from suanli.domain.errors import SuanliError
+from suanli.domain.errors import InvalidInput, SuanliError
 from suanli.sim.options import config_from, load_inputs
 from suanli.sim.run import simulate_profiles
 from suanli.sweep.plan import Task
@@ -63,6 +64,21 @@ def simulate_one(options: Any, profile: str) -> str:
     return simulate_profiles(trace, fed, [profile], config).metrics_json()
 
 
+def check_address(address: str) -> None:
+    """Fail fast when nothing listens at a ``HOST:PORT`` address (Ray itself retries for minutes)."""
+    if "://" in address:
+        return                      # a Ray client address; the client says itself what is wrong
+    host, _, port = address.rpartition(":")
+    fix = "give the GCS address of the cluster's head, HOST:PORT (`ray start --head` prints it), or ray://HOST:10001"
+    if not host or not port.isdigit():
+        raise InvalidInput("is not HOST:PORT", field="--address", value=address, fix=fix)
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise InvalidInput(f"nothing answers there ({exc.strerror or exc})", field="--address", value=address,
+                           fix=fix) from None
+
+
 @contextmanager
 def ray_cluster(address: str | None = None, workers: int | None = None) -> Iterator[Cluster]:
     """A connected Ray: a new local one (``workers`` CPUs, default all) or the one at ``address``."""
@@ -81,7 +97,7 @@ def ray_cluster(address: str | None = None, workers: int | None = None) -> Itera
     else:
         ray.init(address=address, runtime_env={"py_modules": [str(Path(suanli.__file__).parent)]}, **quiet)
     try:
-        yield Cluster(address=ray.get_runtime_context().gcs_address, started_here=address is None,
+        yield Cluster(address=ray.get_runtime_context().gcs_address or address or "", started_here=address is None,
                       cpus=float(ray.cluster_resources().get("CPU", 0.0)))
     finally:
         ray.shutdown()

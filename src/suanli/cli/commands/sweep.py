@@ -33,13 +33,15 @@ def register(sub: Any) -> None:
 
 def run(args: Any) -> int:
     from suanli.sweep.plan import plan
-    from suanli.sweep.ray_run import ray_cluster, run_tasks
+    from suanli.sweep.ray_run import check_address, ray_cluster, run_tasks
     from suanli.sweep.summary import summarize, write_plot, write_summary
 
     if args.workers is not None and (args.workers <= 0 or args.address is not None):
         raise InvalidInput("must be positive, and is only for the local Ray", field="--workers", value=args.workers,
                            fix="drop --workers with --address (the cluster's CPUs are used)")
     tasks = plan(args)
+    if args.address is not None:
+        check_address(args.address)
     try:
         args.out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
