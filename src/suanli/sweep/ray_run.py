@@ -89,15 +89,14 @@ def ray_cluster(address: str | None = None, workers: int | None = None) -> Itera
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     quiet: dict[str, Any] = {"logging_level": logging.ERROR, "log_to_driver": False}
-    temp = None
-    if address is None:
-        temp = tempfile.mkdtemp(prefix="suanli-ray-")
-        ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, num_gpus=0, include_dashboard=False,
-                 object_store_memory=OBJECT_STORE_BYTES, _temp_dir=temp, **quiet)
-    else:
-        ray.init(address=address, runtime_env={"py_modules": [str(Path(suanli.__file__).parent)]}, **quiet)
+    temp = tempfile.mkdtemp(prefix="suanli-ray-") if address is None else None
     try:
-        yield Cluster(address=ray.get_runtime_context().gcs_address or address or "", started_here=address is None,
+        if temp is not None:
+            ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, num_gpus=0, include_dashboard=False,
+                     object_store_memory=OBJECT_STORE_BYTES, _temp_dir=temp, **quiet)
+        else:
+            ray.init(address=address, runtime_env={"py_modules": [str(Path(suanli.__file__).parent)]}, **quiet)
+        yield Cluster(address=ray.get_runtime_context().gcs_address or address or "", started_here=temp is not None,
                       cpus=float(ray.cluster_resources().get("CPU", 0.0)))
     finally:
         ray.shutdown()

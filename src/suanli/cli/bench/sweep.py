@@ -4,7 +4,8 @@ Each round runs the sweep's simulations (``--profile``, ``--seeds``, default 10 
 one after another in this process (``serial_s``), then as Ray tasks on a new local Ray with
 ``--workers`` CPUs (``ray_s``: submitting to the last result; ``ray_start_s``: starting Ray,
 apart). Rounds alternate the two so that load changes hit both; the JSON gives each round, the
-medians, ``speedup`` = serial_s / ray_s, ``speedup_with_start`` = serial_s / (ray_start_s + ray_s),
+medians, ``speedup`` = serial_s / ray_s, ``speedup_with_start`` = serial_s / (ray_start_s + ray_s)
+(both of the medians), ``speedup_round_median`` (the median of each round's own ratio),
 the 1-minute load average before each round, and whether every Ray result was byte-identical to
 the serial one.
 """
@@ -51,7 +52,8 @@ def one_round(args: Any) -> dict[str, Any]:
         identical = all(o.ok and o.task.metrics_path(Path(tmp)).read_text(encoding="utf-8") == text
                         for o, text in zip(outcomes, serial, strict=True))
     return {"load_1m": round(load, 2), "serial_s": round(serial_s, 3), "ray_start_s": round(t2 - t1, 3),
-            "ray_s": round(t3 - t2, 3), "ray_cpus": cluster.cpus, "identical": identical}
+            "ray_s": round(t3 - t2, 3), "speedup": round(serial_s / (t3 - t2), 2), "ray_cpus": cluster.cpus,
+            "identical": identical}
 
 
 def measure(args: Any) -> dict[str, Any]:
@@ -63,6 +65,7 @@ def measure(args: Any) -> dict[str, Any]:
     return {"simulations": len(parse_seeds(args.seeds)), **med,
             "speedup": round(med["serial_s"] / med["ray_s"], 2),
             "speedup_with_start": round(med["serial_s"] / (med["ray_start_s"] + med["ray_s"]), 2),
+            "speedup_round_median": round(statistics.median(r["speedup"] for r in rounds), 2),
             "workers": args.workers, "profile": args.profile, "trace": args.trace, "limit": args.limit,
             "federation": args.federation, "seeds": args.seeds, "runs": rounds,
             "identical": all(r["identical"] for r in rounds), "cpu_count": os.cpu_count()}
