@@ -43,8 +43,11 @@ def test_interval_is_students_t_over_the_seeds():
 
 
 def test_cell_shows_hours_and_the_half_width():
-    s = interval95([3600.0, 7200.0])      # 1.5 h +- 12.706 x 0.5 h
-    assert cell(s, "h") == "1.5 ± 6.4"
+    s = interval95([3600.0, 7200.0])      # 1.5 h +- 12.706 x 0.5 h = 6.353 h
+    assert cell(s, "h") == "1.50 ± 6.4"
+    assert cell(interval95([188_000.0, 190_000.0]), "{:,.0f}") == "189,000 ± 13,000"   # 12.706 x 1,000
+    assert cell(interval95([2000.0, 2000.0]), "{:d}") == "2,000 ± 0"
+    assert cell(interval95([0.05]), "{:.2f}") == "0.0500"
     assert cell(interval95([]), "h") == "-"
 
 

@@ -71,16 +71,20 @@ def summarize(outcomes: Sequence[Outcome], out: Path) -> dict[str, Any]:
 
 
 def cell(stats: dict[str, Any], how: str) -> str:
-    """``2.51 ± 0.12`` in the unit of the simulate table (hours, thousands)."""
+    """``2.51 ± 0.12`` in the unit of the simulate table (hours, thousands): the mean to 3
+    significant digits, the half-width of its interval to 2."""
     if not stats["n"]:
         return "-"
     div = SCALE.get(how, 1.0)
-    mean = stats["mean"] / div
-    text = f"{mean:,.3g}" if abs(mean) < 1000 else f"{mean:,.0f}"
+    text = _digits(stats["mean"] / div, 3)
     if stats["ci95_high"] is None:
         return text
-    half = (stats["ci95_high"] - stats["mean"]) / div
-    return f"{text} ± {half:,.2g}" if abs(half) < 1000 else f"{text} ± {half:,.0f}"
+    return f"{text} ± {_digits((stats['ci95_high'] - stats['mean']) / div, 2)}"
+
+
+def _digits(x: float, significant: int) -> str:
+    places = 0 if x == 0 else significant - 1 - math.floor(math.log10(abs(x)))
+    return f"{round(x, places):,.{max(0, places)}f}"
 
 
 def table_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
