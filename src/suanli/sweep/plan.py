@@ -75,7 +75,8 @@ def options_for(args: Any, seed: int) -> argparse.Namespace:
     opts = {k: v for k, v in vars(args).items() if k not in NOT_OPTIONS}
     if opts.get("trace_path") is not None:
         opts["trace_path"] = Path(str(opts["trace_path"]).replace("{seed}", str(seed)))
-    return argparse.Namespace(**opts, seed=seed)
+    opts["seed"] = seed
+    return argparse.Namespace(**opts)
 
 
 def plan(args: Any) -> list[Task]:
