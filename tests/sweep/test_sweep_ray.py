@@ -51,9 +51,11 @@ def simulate_alone(tmp: Path, profile: str, seed: int, *options: str) -> bytes:
     return (out / "metrics.json").read_bytes()
 
 
+RAY_CURRENT = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"   # what `ray start` leaves
+
+
 def machine_head() -> str:
-    f = Path(tempfile.gettempdir()) / "ray" / "ray_current_cluster"
-    return f.read_text().strip() if f.exists() else ""
+    return RAY_CURRENT.read_text().strip() if RAY_CURRENT.exists() else ""
 
 
 def test_local_sweep_retries_a_failing_task_once_reports_it_and_keeps_the_others(ray, tmp_path, monkeypatch, capsys):
@@ -62,6 +64,8 @@ def test_local_sweep_retries_a_failing_task_once_reports_it_and_keeps_the_others
     write_trace(tmp_path / "run-2.csv", 2, bad_line=5)
     head = machine_head()
     monkeypatch.setenv("RAY_ADDRESS", head or "127.0.0.1:1")   # a sweep without --address must not use it
+    own_tmp = Path(tempfile.mkdtemp(prefix="sw-", dir="/tmp"))   # short: Ray's socket paths must stay < 108
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
     dashboard = os.environ.get("SUANLI_RAY_ADDRESS")
     out = tmp_path / "sweep"
     trace = ["--trace", "msr-itp", "--trace-path", str(tmp_path / "run-{seed}.csv"), "--cycle-interval", "60"]
@@ -104,7 +108,9 @@ def test_local_sweep_retries_a_failing_task_once_reports_it_and_keeps_the_others
     assert csv_rows[0] == "profile,metric,n,mean,ci95_low,ci95_high,std" and "balanced,jct_mean_s,2," in "\n".join(csv_rows)
     assert (out / "sweep.png").read_bytes()[:4] == b"\x89PNG"
     assert "JCT mean h" in printed.out and "mean ± 95% interval" in printed.out
-    # 5. the machine's own head was neither used nor stopped
+    # 5. the sweep's Ray is stopped and its directory gone; the machine's own head neither used nor stopped
+    assert not ray.is_initialized() and list(own_tmp.iterdir()) == []
+    own_tmp.rmdir()
     if dashboard:
         urllib.request.urlopen(dashboard + "/api/version", timeout=5).read()
     assert machine_head() == head
