@@ -15,7 +15,9 @@ from suanli.domain.errors import InvalidInput
 def register(sub: Any) -> None:
     from suanli.cli.simulation_args import add_trace_arguments
 
-    p = sub.add_parser("sweep", help="run simulations (profiles x seeds) as Ray tasks and summarize across seeds")
+    p = sub.add_parser("sweep", help="run simulations (profiles x seeds) as Ray tasks and summarize across seeds",
+                       description="Each (profile, seed) is one `suanli simulate` run as a Ray task; it takes "
+                                   "simulate's options, and --trace-path may hold {seed} for a file per seed.")
     p.add_argument("--profiles", default="balanced,fifo-firstfit",
                    help="comma-separated profiles (default balanced,fifo-firstfit)")
     p.add_argument("--seeds", default="0-9", help="seeds: 0-9, 0,3,7 or 0-4,10 (default 0-9)")
