@@ -3,7 +3,9 @@
 Where the tasks run:
 - by default on a new local Ray started for the sweep (``ray.init(address="local")`` in a fresh
   temporary directory, on free ports, with no dashboard) and stopped after it. ``"local"`` never
-  reads ``RAY_ADDRESS`` nor joins a cluster already running on the machine;
+  reads ``RAY_ADDRESS`` nor joins a cluster already running on the machine. Its workers run at
+  the priority of the command (Ray nices them to 15 by default, which on a shared machine puts
+  the sweep behind everyone else's work while a plain ``suanli simulate`` is not);
 - with ``address`` on that existing cluster; the ``suanli`` package is shipped to its workers
   (``runtime_env.py_modules``) so that they run the driver's code; numpy, scipy and PyYAML must be
   installed there, and a ``--trace-path`` must be readable on every node.
@@ -93,7 +95,8 @@ def ray_cluster(address: str | None = None, workers: int | None = None) -> Itera
     try:
         if temp is not None:
             ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, num_gpus=0, include_dashboard=False,
-                     object_store_memory=OBJECT_STORE_BYTES, _temp_dir=temp, **quiet)
+                     object_store_memory=OBJECT_STORE_BYTES, _temp_dir=temp,
+                     _system_config={"worker_niceness": 0}, **quiet)
         else:
             ray.init(address=address, runtime_env={"py_modules": [str(Path(suanli.__file__).parent)]}, **quiet)
         yield Cluster(address=ray.get_runtime_context().gcs_address or address or "", started_here=temp is not None,
