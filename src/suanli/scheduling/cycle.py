@@ -1,8 +1,10 @@
 """The scheduling cycle: ``schedule(snapshot, profile, rng) -> CycleResult``. Pure.
 
 ``Cycle`` holds one cycle's working state; ``Cycle.run`` is its one driver, in the numbered
-steps of the design (shared/DESIGN.md, README "The scheduling core"):
+steps of the design (shared/DESIGN.md, README "The scheduling core"), after a step 0:
 
+0. **Budget stops**: preempt running preemptible jobs whose tenant or queue has spent a budget
+   (``limits.budget_stops``; ``preemption.stop_over_budget``).
 1. **Order** the pending jobs (the profile's queue sort, ``queue.py``).
 2. **Filter**: for each job, its vectors over all pools and the AND of the profile's filters
    (``filters.py``; ``Cycle.feasible``).
@@ -31,11 +33,12 @@ from __future__ import annotations
 import numpy as np
 
 from suanli.domain.jobs import Job
+from suanli.scheduling import limits
 from suanli.scheduling.backfill import reserve, respects_reservation
 from suanli.scheduling.context import CycleState, JobVectors, job_vectors
 from suanli.scheduling.filters import FILTERS, Filter, all_pools
 from suanli.scheduling.migration import migrate
-from suanli.scheduling.preemption import try_preempt
+from suanli.scheduling.preemption import stop_over_budget, try_preempt
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.queue import QUEUE_SORTS
 from suanli.scheduling.reasons import leave_pending
@@ -59,7 +62,7 @@ class Cycle:
     """The working state of one cycle and the steps that change it; made and run by ``schedule``.
 
     What the steps read and write: ``snap``/``table``/``profile`` (inputs), ``state`` (free
-    accelerators, quota and budget left), ``placements``, ``preemptions``, ``pending`` and
+    accelerators, the tenants' and queues' accounts of quota and budget), ``placements``, ``preemptions``, ``pending`` and
     ``rejected`` (the decisions so far), ``reservation`` (the backfill head's pool and start)
     and ``blocked_by`` (the strict-FIFO head)."""
 
@@ -92,6 +95,7 @@ class Cycle:
 
     # -- the driver ---------------------------------------------------------------------------
     def run(self) -> CycleResult:
+        stop_over_budget(self)                                               # 0. budget stops
         order = QUEUE_SORTS.get(self.profile.queue_sort)(self.snap.pending, self.snap.tenants)   # 1. order
         STRATEGIES.get(self.profile.placement)(self, order)                 # 2.-5. each job, by the strategy
         if self.profile.migrate and self.max_free > 0 and self.snap.running:
@@ -198,10 +202,7 @@ class Cycle:
         self.state.take(pool, job.gpus)
         if self.state.free[pool] + job.gpus >= self.max_free:
             self.max_free = int(self.state.free.max())
-        self.state.in_use_pflops[job.tenant] = self.state.in_use_pflops.get(job.tenant, 0.0) + q["pflops"]
-        left = self.state.budget_left.get(job.tenant)
-        if left is not None:
-            self.state.budget_left[job.tenant] = left - q["cost"]
+        limits.charge(self.state.accounts, job, q["pflops"], q["cost"], q["pf16h"])
         start = self.snap.now
         end = start + q["staging_s"] + q["runtime_s"]
         res = self.reservation

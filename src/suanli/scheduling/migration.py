@@ -13,6 +13,7 @@ import numpy as np
 
 from suanli.domain.units import SECONDS_PER_HOUR
 from suanli.metering.compute import intensity_of
+from suanli.scheduling import limits
 from suanli.scheduling.backfill import respects_reservation
 from suanli.scheduling.context import job_vectors
 from suanli.scheduling.table import PoolTable
@@ -101,13 +102,12 @@ def try_migrate(cycle: Cycle, r: RunningJob, remaining_s: float) -> bool:
         return False
     rest = replace(job, duration_s=job.duration_s * left) if job.compute_pf16h is None \
         else replace(job, compute_pf16h=job.compute_pf16h * left)
-    tenant = job.tenant
     old_pflops = float(table.fp16_tflops[r.pool]) * r.count / 1000.0
-    state.in_use_pflops[tenant] = state.in_use_pflops.get(tenant, 0.0) - old_pflops
+    limits.charge(state.accounts, job, -old_pflops)
     v = job_vectors(rest, snap, state)
     mask = respects_reservation(cycle, v, cycle.feasible(v)) & sooner
     if not mask.any():
-        state.in_use_pflops[tenant] += old_pflops
+        limits.charge(state.accounts, job, old_pflops)
         return False
     pool, score, breakdown = cycle.combiner.best(v, state, mask) if cycle.scores \
         else (int(mask.argmax()), 100.0, {})

@@ -1,6 +1,7 @@
-"""Preemption (cycle step 5): a job that fits nowhere only for lack of free capacity may preempt
+"""Preemption. Cycle step 5: a job that fits nowhere only for lack of free capacity may preempt
 preemptible lower-priority running jobs, in the pool where the fewest PF16-hours since the
-victims' last checkpoints are lost."""
+victims' last checkpoints are lost. Step 0: running preemptible jobs of a tenant or queue whose
+budget is spent are stopped (``limits.budget_stops`` says which)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from suanli.domain.units import SECONDS_PER_HOUR
+from suanli.scheduling import limits
 from suanli.scheduling.context import JobVectors
 from suanli.scheduling.types import BoolArray, Preemption, RunningJob
 
@@ -54,3 +56,16 @@ def lost_pf16h(cycle: Cycle, r: RunningJob) -> float:
     since = max(r.start, r.last_checkpoint or r.start)
     seconds = max(0.0, cycle.snap.now - since)
     return float(cycle.table.fp16_tflops[r.pool]) * r.count * seconds / SECONDS_PER_HOUR / 1000.0
+
+
+def stop_over_budget(cycle: Cycle) -> None:
+    """Step 0: preempt what ``limits.budget_stops`` names and give back its share of the accounts."""
+    stops = limits.budget_stops(cycle.snap)
+    if not stops:
+        return
+    running = {r.job.id: r for r in cycle.snap.running}
+    for pre in stops:
+        r = running[pre.victim_id]
+        cycle.release(r)
+        limits.charge(cycle.state.accounts, r.job, -float(cycle.table.fp16_tflops[r.pool]) * r.count / 1000.0)
+        cycle.preemptions.append(pre)
