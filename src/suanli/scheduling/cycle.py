@@ -4,7 +4,8 @@
 2. For each job, compute its vectors over all pools and AND the profile's filters.
 3. Score the feasible pools (weighted, normalized 0..100) and place the job on the best one;
    reserve it in the cycle's working state. A job runs in one pool, so gang jobs are
-   all-or-nothing on one site by construction. A job larger than every pool is rejected.
+   all-or-nothing on one site by construction. A job no pool could ever run is rejected
+   (``feasibility.never_runs``: too big, or no pool of an allowed chip, region...).
 4. A job that fits nowhere only for lack of free capacity:
    - may preempt preemptible lower-priority running jobs (fewest PF16-hours lost);
    - else, the first such job becomes the head with a reservation (EASY backfill): later jobs
@@ -28,6 +29,7 @@ from suanli.domain.jobs import Job
 from suanli.domain.units import SECONDS_PER_HOUR
 from suanli.metering.compute import intensity_of
 from suanli.scheduling.context import CycleState, JobVectors, job_vectors
+from suanli.scheduling.feasibility import never_runs
 from suanli.scheduling.filters import FILTERS, Filter, all_pools
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.queue import QUEUE_SORTS
@@ -436,9 +438,9 @@ class _Cycle:
         return True
 
     def consider(self, job: Job) -> None:
-        if job.gpus > self.max_capacity:
-            self.rejected[job.id] = (f"asks for {job.gpus} accelerators but the largest pool holds "
-                                     f"{self.max_capacity}; ask for at most {self.max_capacity}")
+        refusal = never_runs(self.table, job, self.profile.filters)
+        if refusal is not None:
+            self.rejected[job.id] = refusal.message
             return
         if self.blocked_by is not None:
             self.pending[job.id] = PendingReason(job.id, f"waiting behind blocked job {self.blocked_by} (strict FIFO)")

@@ -19,6 +19,7 @@ import numpy as np
 from suanli.market.reserved import PoolUse, reserved_holds
 from suanli.market.spot import spot_view
 from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
+from suanli.scheduling.queue import PENDING_WINDOW
 from suanli.services.federation import fresh_observation, load_domain_federation
 from suanli.services.market import market_pool_prices, market_spent
 from suanli.services.platform import Platform
@@ -45,7 +46,7 @@ def _table(p: Platform, uow: UnitOfWork) -> tuple[PoolTable, tuple[int, ...]]:
     return table, pool_ids
 
 
-def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -> BuiltSnapshot:
+def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = PENDING_WINDOW) -> BuiltSnapshot:
     now = p.now()
     table, pool_ids = _table(p, uow)
     index_of = {pid: i for i, pid in enumerate(pool_ids)}
