@@ -4,8 +4,9 @@
 this job": the ``permanent`` filters of the profile (``filters.PermanentFilter``: the pool's size,
 the chip model, memory per chip, region, latency SLO) accept no pool together. It returns a
 ``Refusal`` with the filters that refused, the job field to change, the reason with numbers and a
-fix. The simulator rejects such a job at arrival, the submit service refuses it (HTTP 422, CLI
-exit 2), and the cycle rejects one that reached the queue anyway (e.g. the federation shrank).
+fix. The simulator rejects such a job at arrival, the submit service and job files refuse it
+(``check_runs``: HTTP 422, CLI exit 2), and the cycle rejects one that reached the queue anyway
+(e.g. the federation shrank).
 
 ``blocked_now(...)``: every pool that could ever run the job is down or over its price cap right
 now. Such a job waits, but the pending window passes it over (``sim/pending.py``,
@@ -23,6 +24,7 @@ from typing import cast
 
 import numpy as np
 
+from suanli.domain.errors import InvalidInput
 from suanli.domain.jobs import Job
 from suanli.scheduling.context import CycleState, job_vectors
 from suanli.scheduling.filters import FILTERS, PermanentFilter, PriceCap, all_pools
@@ -99,7 +101,7 @@ def _refusal(table: PoolTable, job: Job, permanent: list[PermanentFilter]) -> Re
             remaining &= a
     parts = [f"{f.name} refuses {n} of {table.n} pools (e.g. {table.label(ex)}: {f.why(v, state, ex)})"
              for f, n, ex in refused]
-    reason = f"no pool of federation {table.federation.name} can ever run it: " + "; ".join(parts)
+    reason = "no pool of the federation can ever run it: " + "; ".join(parts)
     # A fix that suffices alone: relax one filter, keeping what the others accept.
     fixes = []
     for f, _, _ in refused:
@@ -117,6 +119,14 @@ def _refusal(table: PoolTable, job: Job, permanent: list[PermanentFilter]) -> Re
     else:
         fix = " or ".join(text for _, text in fixes)
     return Refusal(filters=tuple(f.name for f, _, _ in refused), field=fixes[0][0].field, reason=reason, fix=fix)
+
+
+def check_runs(table: PoolTable, job: Job, filters: Sequence[str] = ALL_FILTERS) -> Job:
+    """``job``, or ``InvalidInput`` naming the field to change when no pool could ever run it."""
+    refusal = never_runs(table, job, filters)
+    if refusal is not None:
+        raise InvalidInput(refusal.reason, field=refusal.field, value=getattr(job, refusal.field), fix=refusal.fix)
+    return job
 
 
 def blocked_now(table: PoolTable, job: Job, filters: Sequence[str], available: BoolArray | None,

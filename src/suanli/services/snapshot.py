@@ -35,7 +35,8 @@ class BuiltSnapshot:
     pending_rows: dict[str, dict[str, Any]]
 
 
-def _table(p: Platform, uow: UnitOfWork) -> tuple[PoolTable, tuple[int, ...]]:
+def pool_table(p: Platform, uow: UnitOfWork) -> tuple[PoolTable, tuple[int, ...]]:
+    """The federation's pool table and each pool's store id; rebuilt only when sites or pools change."""
     fed, ids, version = load_domain_federation(p, uow)
     hit = p.cache.pool_table
     if hit is not None and hit[0] == version:
@@ -48,7 +49,7 @@ def _table(p: Platform, uow: UnitOfWork) -> tuple[PoolTable, tuple[int, ...]]:
 
 def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = PENDING_WINDOW) -> BuiltSnapshot:
     now = p.now()
-    table, pool_ids = _table(p, uow)
+    table, pool_ids = pool_table(p, uow)
     index_of = {pid: i for i, pid in enumerate(pool_ids)}
     jobs_cache = p.cache.domain_jobs
     if len(jobs_cache) > 50000:
