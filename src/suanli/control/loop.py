@@ -12,7 +12,8 @@
    to ``pending`` when the agent confirms (``services.lifecycle``). A job the profile migrates is
    preempted by itself here (its new placement is skipped in step 4, as it is not pending) and
    placed again by a later cycle, from its last checkpoint.
-6. Record why every job left pending was not placed; reject what can never run.
+6. Record why every job left pending was not placed (and why the jobs the snapshot passed over,
+   as no pool that is up can take them now, wait); reject what can never run.
 
 A crash anywhere leaves every job either still pending or bound exactly once. On PostgreSQL
 every transaction of a cycle is fenced by the leader (``control.leader``): a leader that lost
@@ -130,6 +131,7 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
         with p.uow() as uow:                                                # 6
             uow.jobs.set_reasons({j: r.summary for j, r in result.pending.items()
                                   if j in built.pending_rows and built.pending_rows[j]["reason"] != r.summary})
+            uow.jobs.set_reasons(built.blocked)   # passed over: no pool that is up can take them now
             for job_id, why in result.rejected.items():
                 if uow.jobs.transition(job_id, "pending", "rejected", updated_at=now, finished_at=now, reason=why):
                     uow.audit.record(now, SCHEDULER.actor, SCHEDULER.role, "job.rejected", job_id, reason=why)
