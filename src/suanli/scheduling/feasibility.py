@@ -76,15 +76,19 @@ def runnable_pools(table: PoolTable, job: Job, filters: Sequence[str] = ALL_FILT
     return hit  # type: ignore[return-value]
 
 
+_RUNS = object()   # cached: some pool could run a job of this shape
+
+
 def never_runs(table: PoolTable, job: Job, filters: Sequence[str] = ALL_FILTERS) -> Refusal | None:
-    """None if some pool could run ``job`` some day; else why no pool ever could."""
-    if runnable_pools(table, job, filters).any():
-        return None
-    key = ("never", tuple(filters), _shape(job))
+    """None if some pool could run ``job`` some day; else why no pool ever could. A dict lookup
+    once a job of the same shape was seen (the simulator asks for every arrival)."""
+    key = ("never", filters if isinstance(filters, tuple) else tuple(filters), job.gpus, job.allowed_models,
+           job.min_memory_gb, job.allowed_regions, job.user_region, job.latency_slo_ms)
     hit = table._cache.get(key)
     if hit is None:
-        hit = table._cache[key] = _refusal(table, job, _permanent(filters))
-    return hit  # type: ignore[return-value]
+        runs = bool(runnable_pools(table, job, filters).any())
+        hit = table._cache[key] = _RUNS if runs else _refusal(table, job, _permanent(filters))
+    return None if hit is _RUNS else hit  # type: ignore[return-value]
 
 
 def _refusal(table: PoolTable, job: Job, permanent: list[PermanentFilter]) -> Refusal:
