@@ -118,7 +118,25 @@ class _Cycle:
 
     def could_preempt(self, job: Job) -> bool:
         low = self.lowest_victim_priority
-        return self.profile.preemption and low is not None and job.priority > low
+        if not self.profile.preemption or low is None:
+            return False
+        return job.priority > low or (self.profile.preempt_longer_than > 0 and job.priority >= low)
+
+    def may_preempt(self, v: JobVectors, r: RunningJob, pool: int) -> bool:
+        """``r`` is a victim for ``v``'s job: preemptible and of lower priority or, with
+        ``preempt_longer_than``, of the same or lower priority, checkpointing, with that many
+        times the job's time on ``pool`` still to run, after redoing what it would lose."""
+        job = v.job
+        if not r.job.preemptible or r.job.id in self.preempted or r.job.priority > job.priority:
+            return False
+        if r.job.priority < job.priority:
+            return True
+        ratio = self.profile.preempt_longer_than
+        if ratio <= 0 or not r.job.checkpoint_interval_s:
+            return False
+        since = max(r.start, r.last_checkpoint or r.start)
+        left = r.expected_end - self.snap.now + max(0.0, self.snap.now - since)
+        return left > ratio * float(v.completion_s[pool])
 
     # -- step 2 -------------------------------------------------------------------------------
     def feasible(self, v: JobVectors) -> BoolArray:
@@ -195,10 +213,8 @@ class _Cycle:
         best: tuple[float, int, list[RunningJob]] | None = None
         by_pool = self.running_by_pool
         for pool in map(int, np.flatnonzero(candidates & self.has_victims)):
-            victims = sorted(
-                (r for r in by_pool[pool]
-                 if r.job.preemptible and r.job.priority < job.priority and r.job.id not in self.preempted),
-                key=lambda r: (self.lost_pf16h(r), r.job.id))
+            victims = sorted((r for r in by_pool[pool] if self.may_preempt(v, r, pool)),
+                             key=lambda r: (self.lost_pf16h(r), r.job.id))
             free = int(self.state.free[pool])
             chosen: list[RunningJob] = []
             lost = 0.0

@@ -370,7 +370,8 @@ class Simulator:
             return tuple(running.values())
         lowest = min(self._preemptible_prios)
         most = int(self.cluster.free.max())
-        if not any(j.priority > lowest and j.gpus > most for j in window):
+        same = self.profile.preempt_longer_than > 0   # jobs of the same priority may preempt too
+        if not any((j.priority > lowest or (same and j.priority == lowest)) and j.gpus > most for j in window):
             return tuple(running.values())
         now = self.clock.now
         every = self.config.checkpoint_interval_s
@@ -379,7 +380,7 @@ class Simulator:
         view = []
         for r in running.values():
             job = r.job
-            if job.preemptible and job.priority < top:
+            if job.preemptible and (job.priority < top or (same and job.priority == top)):
                 run = runs[job.id]
                 interval = job.checkpoint_interval_s if job.checkpoint_interval_s is not None else every
                 ran = now - run.run_start
@@ -397,7 +398,8 @@ class Simulator:
             return False  # something fits, or the core will reject a job no pool can ever hold
         if self.profile.preemption and self._preemptible_prios:
             lowest = min(self._preemptible_prios)
-            if any(j.priority > lowest for j in window):
+            same = self.profile.preempt_longer_than > 0
+            if any(j.priority > lowest or (same and j.priority == lowest) for j in window):
                 return False
         return True
 
