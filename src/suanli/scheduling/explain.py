@@ -23,6 +23,7 @@ from suanli.domain.jobs import Job
 from suanli.scheduling.context import CycleState, job_vectors
 from suanli.scheduling.cycle import schedule
 from suanli.scheduling.filters import FILTERS, PermanentFilter
+from suanli.scheduling.limits import after_placements
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.types import CycleResult, Placement, Snapshot
 
@@ -100,14 +101,16 @@ class JobExplanation:
 
 
 def after(snapshot: Snapshot, result: CycleResult) -> Snapshot:
-    """The snapshot with the cycle's placements and preemptions applied to free capacity."""
+    """The snapshot with the cycle's placements and preemptions applied to free capacity, and the
+    placements charged to their tenants' and queues' quotas and budgets."""
     free = snapshot.free.copy()
     for p in result.placements:
         free[p.pool] -= p.count
     for pre in result.preemptions:
         free[pre.pool] += pre.count
     return Snapshot(table=snapshot.table, now=snapshot.now, free=free, pending=snapshot.pending,
-                    running=snapshot.running, tenants=snapshot.tenants, available=snapshot.available,
+                    running=snapshot.running, tenants=after_placements(snapshot, result.placements),
+                    available=snapshot.available,
                     carbon_g_per_kwh=snapshot.carbon_g_per_kwh, price_per_pf16h=snapshot.price_per_pf16h,
                     observed_total=snapshot.observed_total)
 

@@ -26,7 +26,6 @@ from suanli.scheduling import (
     PoolTable,
     RunningJob,
     Snapshot,
-    TenantState,
     build_pool_table,
     load_profile,
     make_snapshot,
@@ -34,7 +33,8 @@ from suanli.scheduling import (
 from suanli.scheduling.feasibility import blocked_now
 from suanli.scheduling.queue import PENDING_WINDOW
 from suanli.services.federation import fresh_observation, load_domain_federation
-from suanli.services.market import market_pool_prices, market_spent
+from suanli.services.limits import tenant_states
+from suanli.services.market import market_pool_prices
 from suanli.services.platform import Platform
 from suanli.store.jobs import domain_job
 from suanli.store.market import state_of
@@ -82,7 +82,7 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = PENDING
     observed = {index_of[pl["id"]]: n for pl in uow.federation.pools()
                 if pl["id"] in index_of and (n := fresh_observation(pl, now, p.settings.lease_s)) is not None}
     running = []
-    in_use: dict[str, float] = {}
+    in_use: dict[tuple[str, str | None], float] = {}
     for row in uow.jobs.active_placements_with_jobs():
         idx = index_of.get(row["pool_id"])
         if idx is None:
@@ -92,17 +92,12 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = PENDING
         start = row["started_at"] or row["created_at"]
         end = row["predicted_end"] or start + job.duration_s
         running.append(RunningJob(job=job, pool=idx, count=row["count"], start=start, expected_end=max(end, now)))
-        in_use[row["tenant"]] = in_use.get(row["tenant"], 0.0) + table.fp16_tflops[idx] * row["count"] / 1000.0
-    usage = uow.jobs.usage_by_tenant()
-    charged = market_spent(uow)   # invoiced by the market (net of SLA credits) + metered cost not billed yet
-    tenants = {}
-    for t in uow.tenancy.tenants():
-        used, spent = usage.get(t["name"], (0.0, 0.0))
-        spent = charged.get(t["name"], spent)
-        tenants[t["name"]] = TenantState(
-            usage_pf16h=used, in_use_pflops=in_use.get(t["name"], 0.0), quota_pflops=t["quota_pf16"],
-            budget_left=float(t["budget"]) - spent if t["budget"] is not None else None, weight=t["weight"])
+        held = table.fp16_tflops[idx] * row["count"] / 1000.0
+        for key in ((row["tenant"], None), (row["tenant"], job.queue)):
+            in_use[key] = in_use.get(key, 0.0) + held
     prices = market_pool_prices(p, uow, table)
+    tenants = tenant_states(p, uow, now, usage=uow.jobs.usage_by_tenant(), in_use=in_use,
+                            price_of_pool={pid: float(prices[i]) for i, pid in enumerate(pool_ids)})
     filters = load_profile(p.settings.profile).filters if filters is None else filters
     pending_rows, pending, blocked = pending_window(uow, table, filters, available, prices, pending_limit, jobs_cache)
     hold_reserved_capacity(uow, table, running, {r["tenant"] for r in pending_rows.values()}, free, now)
