@@ -90,6 +90,11 @@ class _Cycle:
         self.waits = WaitEstimator(self.table.n, snap.running, snap.now) if profile.wait_for_better else None
         victims = [r.job.priority for r in snap.running if r.job.preemptible]
         self.lowest_victim_priority = min(victims) if victims else None
+        # the most time any preemptible checkpointing job has left (``preempt_longer_than``)
+        self.longest_left = max((r.expected_end - max(r.start, r.last_checkpoint or r.start) for r in snap.running
+                                 if r.job.preemptible and r.job.checkpoint_interval_s), default=0.0) \
+            if profile.preempt_longer_than > 0 else 0.0
+        self._fastest: dict[tuple[str, str, float], float] = {}
 
     @property
     def ends(self) -> list[list[tuple[float, int]]]:
@@ -122,7 +127,20 @@ class _Cycle:
         low = self.lowest_victim_priority
         if not self.profile.preemption or low is None:
             return False
-        return job.priority > low or (self.profile.preempt_longer_than > 0 and job.priority >= low)
+        if job.priority > low:
+            return True
+        return job.priority == low and self.longest_left > self.profile.preempt_longer_than * self.fastest_s(job)
+
+    def fastest_s(self, job: Job) -> float:
+        """A lower bound of ``job``'s run time: on the fastest pool, without staging."""
+        intensity = intensity_of(job)
+        key = ("compute", "", intensity) if job.compute_pf16h is not None \
+            else ("duration", job.reference_accelerator, intensity)
+        fastest = self._fastest.get(key)
+        if fastest is None:
+            fastest = self._fastest[key] = float(self.state.rates(*key).base.min())
+        scale = job.compute_pf16h / job.gpus if job.compute_pf16h is not None else job.duration_s
+        return scale * fastest
 
     def may_preempt(self, v: JobVectors, r: RunningJob, pool: int) -> bool:
         """``r`` is a victim for ``v``'s job: preemptible and of lower priority or, with
@@ -209,6 +227,8 @@ class _Cycle:
         """Free a pool among ``candidates`` by preempting preemptible lower-priority jobs, choosing
         the pool where the fewest PF16-hours since the victims' last checkpoints are lost."""
         job = v.job
+        if not self.could_preempt(job):
+            return False   # no lower-priority victim, and no work long enough to give way to this job
         best: tuple[float, int, list[RunningJob]] | None = None
         by_pool = self.running_by_pool
         for pool in map(int, np.flatnonzero(candidates & self.has_victims)):

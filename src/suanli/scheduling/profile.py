@@ -55,7 +55,8 @@ class Profile:
     max_wait_s: float = 21600.0
     migrate: bool = False
     migrate_min_gain_s: float = 1800.0
-    preempt_longer_than: float = 0.0   # > 0: a job may preempt checkpointing work of its priority with this many times its run time left
+    # > 0: a job may preempt preemptible checkpointing work of its own priority with this many times its run time left
+    preempt_longer_than: float = 0.0
 
 
 def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Profile:
