@@ -56,6 +56,10 @@ CASES = [
     ("tenant", "POST", "/v1/jobs", {"command": ["x"], "queue": "nope"}, 422, "queue"),
     ("tenant", "POST", "/v1/jobs", {"command": ["x"], "allowed_regions": ["atlantis"]}, 422, "allowed_regions"),
     ("tenant", "POST", "/v1/jobs", {"command": ["x"], "allowed_models": ["Z9000"]}, 422, "allowed_models"),
+    # names the federation knows, but no pool could ever run the job
+    ("tenant", "POST", "/v1/jobs", {"command": ["x"], "allowed_models": ["T4"]}, 422, "allowed_models"),
+    ("tenant", "POST", "/v1/jobs", {"command": ["x"], "gpus": 8, "allowed_regions": ["shanghai"]}, 422, "gpus"),
+    ("tenant", "POST", "/v1/jobs", {"command": ["x"], "min_memory_gb": 200}, 422, "min_memory_gb"),
     ("tenant", "POST", "/v1/jobs", {"command": ["x"], "deadline": 1.0}, 422, "deadline"),
     ("tenant", "POST", "/v1/jobs", {"command": ["x"], "latency_slo_ms": 10}, 422, "latency_slo_ms"),
     ("operator", "POST", "/v1/jobs", {"command": ["x"]}, 422, "tenant"),

@@ -52,7 +52,8 @@ def test_explain_prints_every_pool_with_the_filter_and_numbers(files):
     data = json.loads(suanli("explain", "picky", "-f", fed, "-j", jobs, "--json").stdout)
     verdicts = {p["site"]: (p["verdict"], p["reason"]) for p in data["pools"]}
     assert verdicts["east-a100"] == ("price", "price 10.00/PF16-h > cap 9")
-    assert verdicts["west-h100"][0] == "capacity"  # the first filter in the profile that says no
+    # west-h100 is full now, but it is in the wrong region for good: the permanent "no" comes first
+    assert verdicts["west-h100"] == ("region", "region west not in allowed ['east']")
 
 
 def test_explain_a_placed_job_shows_its_scores(files):

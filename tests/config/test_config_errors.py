@@ -55,7 +55,8 @@ def test_invalid_yaml_and_missing_file():
 @pytest.mark.parametrize(("job", "field", "problem"), [
     ("{id: a, gpus: 0}", "jobs[0].gpus", "positive"),
     ("{id: a, gpus: -2}", "jobs[0].gpus", "positive"),
-    ("{id: a, gpus: 64}", "jobs[0].gpus", "more accelerators than any site pool holds (8)"),
+    ("{id: a, gpus: 64}", "jobs[0].gpus", "the largest pool holds 8: ask for at most 8 accelerators"),
+    ("{id: a, allowed_models: [T4]}", "jobs[0].allowed_models", "model refuses"),
     ("{id: a, deadline: 50}", "jobs[0].deadline", "in the past"),
     ("{id: a, allowed_models: [TPUv9]}", "jobs[0].allowed_models", "unknown accelerator"),
     ("{id: a, data: [{region: moon, size_gb: 1}]}", "jobs[0].data[0].region", "unknown region"),

@@ -204,3 +204,23 @@ def test_a_drained_node_is_a_shortfall_the_engine_reports(world: World) -> None:
     world.cycle()
     rows = world.client.get(f"/v1/jobs/{jid}/explain", headers=world.h("tenant")).json()["pools"]
     assert any("engine reports 0 of 8 accelerators" in str(row) for row in rows), rows
+
+
+def test_jobs_no_pool_that_is_up_can_take_stay_out_of_the_window(world: World) -> None:
+    # Only nx-hub (ningxia) is up. Three shanghai-only jobs come first; a window of 2 must still
+    # hold the job that can run, and the passed-over jobs say why they wait.
+    from suanli.services.snapshot import BLOCKED, build_snapshot
+
+    beat(world)
+    waiting = [submit(world, gpus=1, allowed_regions=["shanghai"]) for _ in range(3)]
+    free = submit(world, gpus=1)
+    with world.p.uow() as uow:
+        built = build_snapshot(world.p, uow, pending_limit=2)
+    assert [j.id for j in built.snapshot.pending] == [free]
+    assert built.blocked == {jid: BLOCKED for jid in waiting}
+    world.cycle()
+    assert job(world, free)["state"] == "placed"
+    assert {job(world, jid)["reason"] for jid in waiting} == {BLOCKED}
+    beat(world, "other_agent")     # sh-city comes up: they are in the window again and run
+    world.cycle()
+    assert {job(world, jid)["state"] for jid in waiting} == {"placed"}

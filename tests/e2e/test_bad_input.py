@@ -97,3 +97,18 @@ def test_a_large_body_is_413_through_the_real_server(server: tuple[str, dict[str
             assert r.json()["error"]["code"] == "body_too_large"
         assert c.get("/healthz").status_code == 200
     assert _counts(p) == before
+
+
+def test_submit_of_a_job_no_pool_could_ever_run_exits_2_with_the_reason(
+        server: tuple[str, dict[str, str], Platform], tmp_path: Path) -> None:
+    # demo-local's only Shanghai pool holds 4: 8 chips in Shanghai can never run
+    from tests.conftest import Cli
+
+    base, secrets, p = server
+    before = _counts(p)
+    r = Cli(base, secrets["tenant"], tmp_path).run("submit", "--gpus", "8", "--region", "shanghai", "--",
+                                                   "echo", "hi", check=False)
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert "no pool of the federation can ever run it" in r.stderr
+    assert "ask for at most 4 accelerators" in r.stderr and "ningxia" in r.stderr
+    assert _counts(p) == before

@@ -243,3 +243,26 @@ def test_migration_settings_are_validated():
         parse_profile("name: x\nmigrate: true\nmigrate_min_gain_s: -5")
     assert parse_profile("name: x\nmigrate: true\nmigrate_min_gain_s: 600").migrate_min_gain_s == 600.0
     assert not parse_profile("name: x").migrate
+
+
+def test_short_work_may_preempt_long_checkpointing_work_of_its_priority():
+    longer = parse_profile("name: t\npreempt_longer_than: 10\n")
+    # both pools full; pool 0 (A100) runs preemptible checkpointing work, pool 1 (H100) work that is not
+    def running(left_s, checkpoints=1800.0):
+        victim = job("long", gpus=8, preemptible=True, checkpoint_interval_s=checkpoints)
+        return [RunningJob(victim, pool=0, count=8, start=0, expected_end=4000 + left_s, last_checkpoint=3600),
+                RunningJob(job("fixed", gpus=8), pool=1, count=8, start=0, expected_end=9e9)]
+
+    short = job("short", gpus=8, duration_s=3600)   # 3,600 s on the A100 of pool 0: 10x = 36,000 s
+    # 40,000 s left + 400 s lost since the checkpoint > 36,000: preempted
+    result = run([short], longer, running=running(40_000), now=4000, free={0: 0, 1: 0})
+    assert [(p.victim_id, p.by_job_id) for p in result.preemptions] == [("long", "short")]
+    assert where(result) == {"short": "east-a100"}
+    # 35,000 + 400 < 36,000: not worth it
+    assert run([short], longer, running=running(35_000), now=4000, free={0: 0, 1: 0}).preemptions == ()
+    # work that does not checkpoint would lose everything: never
+    assert run([short], longer, running=running(40_000, checkpoints=None), now=4000,
+               free={0: 0, 1: 0}).preemptions == ()
+    # without the setting, work of the same priority is never preempted
+    assert run([short], parse_profile("name: t\n"), running=running(40_000), now=4000,
+               free={0: 0, 1: 0}).preemptions == ()

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
+from suanli.scheduling.queue import PENDING_WINDOW
 from suanli.sim.options import config_from, load_inputs, parse_outage
 from suanli.traces import reader_names
 
@@ -27,7 +28,8 @@ def add_trace_arguments(p: Any, seed: bool = True) -> None:
         p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--cycle-interval", type=float, default=300.0,
                    help="a cycle runs when something changed, at most once per this many seconds (default 300)")
-    p.add_argument("--max-pending", type=int, default=64, help="oldest pending jobs each cycle sees (default 64)")
+    p.add_argument("--max-pending", type=int, default=PENDING_WINDOW,
+                   help=f"oldest pending jobs each cycle sees (default {PENDING_WINDOW}, as the live loop)")
     p.add_argument("--checkpoint-interval", type=float, default=1800.0,
                    help="seconds between checkpoints of jobs that do not give their own (default 1800)")
     p.add_argument("--outage", action="append", default=[], metavar="SITE@START:DURATION",

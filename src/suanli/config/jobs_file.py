@@ -23,7 +23,7 @@ Format::
         submit_time: 0
 
 Every job is checked on its own (``validate_job``) and against the federation when one is given
-(unknown region or accelerator, more accelerators than any pool holds).
+(unknown region or accelerator; a job no pool could ever run: ``scheduling.feasibility``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ from suanli.domain.accelerators import Catalog, default_catalog
 from suanli.domain.errors import ConfigError, InvalidInput
 from suanli.domain.federation import Federation
 from suanli.domain.jobs import DataInput, Job, JobClass, validate_job
+from suanli.scheduling.feasibility import check_runs
+from suanli.scheduling.table import PoolTable, build_pool_table
 
 JOB_KEYS = ("id", "tenant", "class", "gpus", "duration_s", "reference_accelerator", "compute_pf16h",
             "allowed_models", "min_memory_gb", "gang", "data", "user_region", "latency_slo_ms", "allowed_regions",
@@ -100,6 +102,14 @@ def parse_jobs(text: str, where: str = "<jobs>", federation: Federation | None =
         now = f.number(doc, "now", "", 0.0)
         jobs = []
         seen: set[str] = set()
+        tables: list[PoolTable] = []
+
+        def table() -> PoolTable:
+            if not tables:
+                assert federation is not None
+                tables.append(build_pool_table(federation, catalog))
+            return tables[0]
+
         for i, m in enumerate(f.items(doc, "jobs", "")):
             jw = f.path("jobs", i)
             job = job_from_mapping(f.mapping(m, jw), jw, now=now)
@@ -109,6 +119,7 @@ def parse_jobs(text: str, where: str = "<jobs>", federation: Federation | None =
             if federation is not None:
                 try:
                     federation.check_job(job, catalog)
+                    check_runs(table(), job)
                 except InvalidInput as exc:
                     raise InvalidInput(exc.problem, field=f.path(jw, exc.field), value=exc.value, fix=exc.fix) from None
             jobs.append(job)

@@ -14,7 +14,8 @@
    the cycle runs for that even with nothing pending), with that reason in the job and the audit log. A job the profile migrates is
    preempted by itself here (its new placement is skipped in step 4, as it is not pending) and
    placed again by a later cycle, from its last checkpoint.
-6. Record why every job left pending was not placed; reject what can never run.
+6. Record why every job left pending was not placed (and why the jobs the snapshot passed over,
+   as no pool that is up can take them now, wait); reject what can never run.
 7. The market: a spot round and billing, every ``SUANLI_MARKET_S`` (``control.market``).
 8. History: a sample a minute for the compliance report and the dashboard's plots
    (``services.compliance.record_history``); a failure there is logged and the cycle goes on.
@@ -138,6 +139,7 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
         with p.uow() as uow:                                                # 6
             uow.jobs.set_reasons({j: r.summary for j, r in result.pending.items()
                                   if j in built.pending_rows and built.pending_rows[j]["reason"] != r.summary})
+            uow.jobs.set_reasons(built.blocked)   # passed over: no pool that is up can take them now
             for job_id, why in result.rejected.items():
                 if uow.jobs.transition(job_id, "pending", "rejected", updated_at=now, finished_at=now, reason=why):
                     uow.audit.record(now, SCHEDULER.actor, SCHEDULER.role, "job.rejected", job_id, reason=why)

@@ -260,8 +260,8 @@ class Federation:
         return self
 
     def check_job(self, job: Job, catalog: Catalog) -> Job:
-        """Check a job's names and sizes against this federation (unknown region or accelerator,
-        more accelerators than any site holds)."""
+        """Check the names a job gives against this federation (unknown region or accelerator).
+        Whether any pool could ever run it is ``scheduling.feasibility.check_runs``."""
         known = set(self.region_names())
         for i, d in enumerate(job.data):
             if d.region not in known:
@@ -275,9 +275,4 @@ class Federation:
         for m in job.allowed_models:
             catalog.get(m, field="allowed_models")
         catalog.get(job.reference_accelerator, field="reference_accelerator")
-        limit = self.max_pool_capacity()
-        if job.gpus > limit:
-            raise InvalidInput(
-                f"more accelerators than any site pool holds ({limit})", field="gpus", value=job.gpus,
-                fix=f"ask for at most {limit} accelerators, or split the work into several jobs")
         return job

@@ -10,7 +10,8 @@ steps of the design (shared/DESIGN.md, README "The scheduling core"), after a st
    (``filters.py``; ``Cycle.feasible``).
 3. **Score** the feasible pools (weighted, normalized 0..100; ``scores.py``; ``Cycle.choose``).
 4. **Place** the best and reserve it in the working state (``Cycle.place``). A job runs in one
-   pool, so gang jobs are all-or-nothing on one site; a job larger than every pool is rejected.
+   pool, so gang jobs are all-or-nothing on one site; a job no pool could ever run is rejected
+   (``feasibility.never_runs``: too big, or no pool of an allowed chip, region...).
 5. **Backfill, preempt, wait, move** for a job that fits nowhere now, or could do better:
    - preempt preemptible lower-priority running jobs (``preemption.py``);
    - else the first such job becomes the head with a reservation (EASY backfill,
@@ -36,9 +37,10 @@ from suanli.domain.jobs import Job
 from suanli.scheduling import limits
 from suanli.scheduling.backfill import reserve, respects_reservation
 from suanli.scheduling.context import CycleState, JobVectors, job_vectors
+from suanli.scheduling.feasibility import never_runs
 from suanli.scheduling.filters import FILTERS, Filter, all_pools
 from suanli.scheduling.migration import migrate
-from suanli.scheduling.preemption import stop_over_budget, try_preempt
+from suanli.scheduling.preemption import fastest_s, stop_over_budget, try_preempt
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.queue import QUEUE_SORTS
 from suanli.scheduling.reasons import leave_pending
@@ -92,6 +94,8 @@ class Cycle:
         self.max_free = int(self.state.free.max()) if self.table.n else 0
         self.waits = WaitEstimator(self.table.n, snap.running, snap.now) if profile.wait_for_better else None
         self._lowest_victim: tuple[int | None] | None = None   # computed when first asked
+        self._longest_left: float | None = None                # computed when first asked
+        self.fastest: dict[tuple[str, str, float], float] = {}  # preemption.fastest_s's cache
 
     # -- the driver ---------------------------------------------------------------------------
     def run(self) -> CycleResult:
@@ -133,12 +137,12 @@ class Cycle:
         leave_pending(self, v)                                               # 6. the reasons
 
     def settled_without_vectors(self, job: Job) -> bool:
-        """The answers that need no per-pool work: larger than every pool (rejected), behind a
+        """The answers that need no per-pool work: no pool could ever run it (rejected), behind a
         strict-FIFO head, or more accelerators than any pool has free while a head holds a
         reservation and preemption cannot help (capacity refuses every pool; explain has the detail)."""
-        if job.gpus > self.max_capacity:
-            self.rejected[job.id] = (f"asks for {job.gpus} accelerators but the largest pool holds "
-                                     f"{self.max_capacity}; ask for at most {self.max_capacity}")
+        refusal = never_runs(self.table, job, self.profile.filters)
+        if refusal is not None:
+            self.rejected[job.id] = refusal.message
             return True
         if self.blocked_by is not None:
             self.pending[job.id] = PendingReason(job.id, f"waiting behind blocked job {self.blocked_by} (strict FIFO)")
@@ -262,12 +266,28 @@ class Cycle:
             self._lowest_victim = (min(victims) if victims else None,)
         return self._lowest_victim[0]
 
+    @property
+    def longest_left(self) -> float:
+        """The most time any preemptible checkpointing job has left (for ``preempt_longer_than``),
+        computed on first use."""
+        if self._longest_left is None:
+            self._longest_left = max(
+                (r.expected_end - max(r.start, r.last_checkpoint or r.start) for r in self.snap.running
+                 if r.job.preemptible and r.job.checkpoint_interval_s), default=0.0)
+        return self._longest_left
+
     def could_preempt(self, job: Job) -> bool:
-        """Whether preemption is on and some running job is preemptible at a lower priority."""
+        """Whether preemption is on and some running job is preemptible at a lower priority or,
+        with ``preempt_longer_than``, at the same priority with that many times the job's time left."""
         if not self.profile.preemption:
             return False
         low = self.lowest_victim_priority
-        return low is not None and job.priority > low
+        if low is None:
+            return False
+        if job.priority > low:
+            return True
+        ratio = self.profile.preempt_longer_than
+        return job.priority == low and ratio > 0 and self.longest_left > ratio * fastest_s(self, job)
 
 
 def schedule(snapshot: Snapshot, profile: Profile, rng: np.random.Generator | None = None) -> CycleResult:

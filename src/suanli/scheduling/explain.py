@@ -1,7 +1,10 @@
 """Explain: for one job and a snapshot, what every filter says about every pool, with numbers.
 
-``explain_job`` returns one row per pool: the site, the pool, ``fits`` or the first filter that
-said no and why, plus the job's predicted run time, cost and carbon there.
+``explain_job`` returns one row per pool: the site, the pool, ``fits`` or the filter that said
+no and why, plus the job's predicted run time, cost and carbon there. A permanent "no" (the
+permanent part of a filter, see ``filters.PermanentFilter``: region, chip, memory, latency, a pool
+too small) is shown before any that may pass later (a site down, free capacity, price, quota,
+budget); within each kind, the profile's filter order decides.
 
 ``explain_in_cycle`` is the one explain path that the CLI (over files) and the API (over the
 store's snapshot) share: run the cycle, then explain the job against the state the cycle left,
@@ -11,6 +14,7 @@ so the other jobs the cycle placed first hold their accelerators.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -18,7 +22,7 @@ from suanli.domain.errors import UnknownName
 from suanli.domain.jobs import Job
 from suanli.scheduling.context import CycleState, job_vectors
 from suanli.scheduling.cycle import schedule
-from suanli.scheduling.filters import FILTERS
+from suanli.scheduling.filters import FILTERS, PermanentFilter
 from suanli.scheduling.limits import after_placements
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.types import CycleResult, Placement, Snapshot
@@ -45,13 +49,21 @@ def explain_job(snapshot: Snapshot, job: Job, profile: Profile) -> list[ExplainR
     t = snapshot.table
     state = CycleState.from_snapshot(snapshot)
     v = job_vectors(job, snapshot, state)
-    masks = [(FILTERS.get(name), FILTERS.get(name).mask(v, state)) for name in profile.filters]
+    filters = [FILTERS.get(name) for name in profile.filters]
+    # A permanent "no" (wrong region, chip or memory, pool too small) comes before any other, so a
+    # pool is never shown as merely full, or down, when it could never take the job.
+    permanent = [(f, cast(PermanentFilter, f).allows(t, job)) for f in filters if f.permanent]
+    masks = [(f, f.mask(v, state)) for f in filters]
     rows = []
     for pool in range(t.n):
         verdict, reason = "fits", ""
-        if snapshot.available is not None and not snapshot.available[pool]:
+        for f, mask in permanent:
+            if not bool(mask[pool]):
+                verdict, reason = f.name, f.why(v, state, pool)
+                break
+        if verdict == "fits" and snapshot.available is not None and not snapshot.available[pool]:
             verdict, reason = "site down", "the site is down or its agent lost its lease"
-        else:
+        if verdict == "fits":
             for f, mask in masks:
                 if not bool(mask[pool]):
                     verdict, reason = f.name, f.why(v, state, pool)

@@ -2,7 +2,11 @@
 
 A filter is ``mask(v, state) -> bool array over pools`` plus ``why(v, state, pool) -> str``
 with the numbers behind a "no". ``static`` filters do not depend on what the cycle has placed
-so far (capacity, quota and budget do). Registered by name in ``FILTERS``.
+so far (capacity, quota and budget do). ``permanent`` filters (``PermanentFilter``) also say,
+from the job and the federation's table alone, which pools they could ever accept
+(``allows``): a pool refused there is refused for ever -- too small (capacity), the wrong chip,
+too little memory, the wrong region, too far for the latency SLO. ``scheduling.feasibility``
+builds "this job can never run here" from them. Registered by name in ``FILTERS``.
 """
 
 from __future__ import annotations
@@ -11,20 +15,34 @@ from typing import Protocol
 
 import numpy as np
 
+from suanli.domain.jobs import Job
 from suanli.domain.registry import Registry
 from suanli.scheduling import limits
 from suanli.scheduling.context import CycleState, JobVectors
 from suanli.scheduling.table import PoolTable
-from suanli.scheduling.types import BoolArray
+from suanli.scheduling.types import BoolArray, FloatArray
 
 
 class Filter(Protocol):
     name: str
     static: bool
+    permanent: bool
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray: ...
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str: ...
+
+
+class PermanentFilter(Filter, Protocol):
+    """A filter with a part that depends only on the job and the table. ``field`` is the job
+    field a user changes to get past it; ``fix`` says how, given the pools the other permanent
+    filters accept."""
+
+    field: str
+
+    def allows(self, table: PoolTable, job: Job) -> BoolArray: ...
+
+    def fix(self, table: PoolTable, job: Job, others: BoolArray) -> str: ...
 
 
 FILTERS: Registry[Filter] = Registry("filter")
@@ -35,9 +53,20 @@ class Capacity:
 
     name = "capacity"
     static = False
+    permanent = True   # its permanent part: the pool's size
+    field = "gpus"
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         return state.free >= v.job.gpus
+
+    def allows(self, table: PoolTable, job: Job) -> BoolArray:
+        ok: BoolArray = table.capacity >= job.gpus
+        return ok
+
+    def fix(self, table: PoolTable, job: Job, others: BoolArray) -> str:
+        largest = int(table.capacity[others].max()) if others.any() else 0
+        which = "the largest pool" if others.all() else "the largest pool its other constraints allow"
+        return f"{which} holds {largest}: ask for at most {largest} accelerators, or split the work into several jobs"
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
         capacity = int(v.table.capacity[pool])
@@ -55,11 +84,18 @@ class Model:
 
     name = "model"
     static = True
+    permanent = True
+    field = "allowed_models"
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        if not v.job.allowed_models:
-            return all_pools(v.table)
-        return v.table.model_mask(v.job.allowed_models)
+        return self.allows(v.table, v.job)
+
+    def allows(self, table: PoolTable, job: Job) -> BoolArray:
+        return table.model_mask(job.allowed_models) if job.allowed_models else all_pools(table)
+
+    def fix(self, table: PoolTable, job: Job, others: BoolArray) -> str:
+        models = sorted({table.accelerators[p].id for p in map(int, np.flatnonzero(others))})
+        return f"allow one of the chips the federation has: {', '.join(models)}"
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
         return f"chip {v.table.accelerators[pool].id} not in allowed {list(v.job.allowed_models)}"
@@ -70,11 +106,21 @@ class Memory:
 
     name = "memory"
     static = True
+    permanent = True
+    field = "min_memory_gb"
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        if v.job.min_memory_gb <= 0:
-            return all_pools(v.table)
-        return v.table.memory_gb >= v.job.min_memory_gb
+        return self.allows(v.table, v.job)
+
+    def allows(self, table: PoolTable, job: Job) -> BoolArray:
+        if job.min_memory_gb <= 0:
+            return all_pools(table)
+        ok: BoolArray = table.memory_gb >= job.min_memory_gb
+        return ok
+
+    def fix(self, table: PoolTable, job: Job, others: BoolArray) -> str:
+        most = float(table.memory_gb[others].max()) if others.any() else 0.0
+        return f"ask for at most {most:g} GB per chip (the most any pool that could run it has)"
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
         return f"needs {v.job.min_memory_gb:g} GB per chip, has {v.table.memory_gb[pool]:g} GB"
@@ -85,11 +131,18 @@ class RegionAllow:
 
     name = "region"
     static = True
+    permanent = True
+    field = "allowed_regions"
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        if not v.job.allowed_regions:
-            return all_pools(v.table)
-        return v.table.region_mask(v.job.allowed_regions)
+        return self.allows(v.table, v.job)
+
+    def allows(self, table: PoolTable, job: Job) -> BoolArray:
+        return table.region_mask(job.allowed_regions) if job.allowed_regions else all_pools(table)
+
+    def fix(self, table: PoolTable, job: Job, others: BoolArray) -> str:
+        regions = sorted({table.regions[table.region_of[p]] for p in map(int, np.flatnonzero(others))})
+        return f"allow a region with a pool that could run it: {', '.join(regions)}"
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
         return f"region {v.table.regions[v.table.region_of[pool]]} not in allowed {list(v.job.allowed_regions)}"
@@ -100,14 +153,23 @@ class Latency:
 
     name = "latency"
     static = True
+    permanent = True
+    field = "latency_slo_ms"
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        job = v.job
-        if job.latency_slo_ms is None or job.user_region not in v.table.regions:
-            return all_pools(v.table)
-        r = v.table.region_index(job.user_region)
-        ok: BoolArray = v.table.rtt_ms[r, v.table.region_of] <= job.latency_slo_ms
+        return self.allows(v.table, v.job)
+
+    def allows(self, table: PoolTable, job: Job) -> BoolArray:
+        if job.latency_slo_ms is None or job.user_region not in table.regions:
+            return all_pools(table)
+        ok: BoolArray = table.rtt_ms[table.region_index(job.user_region), table.region_of] <= job.latency_slo_ms
         return ok
+
+    def fix(self, table: PoolTable, job: Job, others: BoolArray) -> str:
+        if not others.any() or job.user_region not in table.regions:
+            return "raise the latency SLO or give another user_region"
+        rtt = float(table.rtt_ms[table.region_index(job.user_region), table.region_of][others].min())
+        return f"raise the latency SLO to at least {rtt:g} ms, or give another user_region"
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
         t = v.table
@@ -120,11 +182,18 @@ class PriceCap:
 
     name = "price"
     static = True
+    permanent = False   # prices change (market, hourly series)
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        if v.job.max_price is None:
-            return all_pools(v.table)
-        return state.price <= v.job.max_price
+        return self.allows_at(v.table, v.job, state.price)
+
+    @staticmethod
+    def allows_at(table: PoolTable, job: Job, price: FloatArray) -> BoolArray:
+        """Pools whose price per PF16-hour (``price``, per pool) is within the job's cap."""
+        if job.max_price is None:
+            return all_pools(table)
+        ok: BoolArray = price <= job.max_price
+        return ok
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
         return f"price {state.price[pool]:.2f}/PF16-h > cap {v.job.max_price:g}"
@@ -136,6 +205,7 @@ class Quota:
 
     name = "quota"
     static = False
+    permanent = False
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         mask = limits.over_quota(limits.of_job(state.accounts, v.job), v.pflops)
@@ -151,6 +221,7 @@ class Budget:
 
     name = "budget"
     static = False
+    permanent = False
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         accounts = limits.of_job(state.accounts, v.job)
@@ -169,6 +240,7 @@ class Deadline:
 
     name = "deadline"
     static = True
+    permanent = False   # and it never refuses every pool: a job that cannot meet it runs late
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         if v.job.deadline is None:

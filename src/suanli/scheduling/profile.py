@@ -35,7 +35,7 @@ from suanli.scheduling.strategies import STRATEGIES
 
 SELECTS = ("best", "first", "random")
 KEYS = ("name", "description", "queue_sort", "select", "placement", "backfill", "preemption", "filters", "scores",
-        "milp_max_jobs", "wait_for_better", "max_wait_s", "migrate", "migrate_min_gain_s")
+        "milp_max_jobs", "wait_for_better", "max_wait_s", "migrate", "migrate_min_gain_s", "preempt_longer_than")
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,8 @@ class Profile:
     max_wait_s: float = 21600.0
     migrate: bool = False
     migrate_min_gain_s: float = 1800.0
+    # > 0: a job may preempt preemptible checkpointing work of its own priority with this many times its run time left
+    preempt_longer_than: float = 0.0
 
 
 def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Profile:
@@ -101,6 +103,10 @@ def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Pr
         if isinstance(min_gain, bool) or not isinstance(min_gain, int | float) or min_gain < 0:
             raise InvalidInput("must be a number of seconds >= 0", field="migrate_min_gain_s", value=min_gain,
                                fix="write e.g. 1800 (half an hour)")
+        longer = doc.get("preempt_longer_than", 0.0)
+        if isinstance(longer, bool) or not isinstance(longer, int | float) or longer < 0:
+            raise InvalidInput("must be a number >= 0 (0 = off)", field="preempt_longer_than", value=longer,
+                               fix="write e.g. 10 (preempt work with 10x the job's run time left)")
         for flag in ("backfill", "preemption", "wait_for_better", "migrate"):
             if flag in doc and not isinstance(doc[flag], bool):
                 raise InvalidInput("must be true or false", field=flag, value=doc[flag], fix="write true or false")
@@ -115,7 +121,7 @@ def profile_from_mapping(doc: Mapping[str, Any], where: str = "<profile>") -> Pr
             scores=tuple((str(s), float(w)) for s, w in scores.items() if float(w) > 0),
             milp_max_jobs=max_jobs, wait_for_better=bool(doc.get("wait_for_better", False)),
             max_wait_s=float(max_wait), migrate=bool(doc.get("migrate", False)),
-            migrate_min_gain_s=float(min_gain),
+            migrate_min_gain_s=float(min_gain), preempt_longer_than=float(longer),
         )
     except ConfigError:
         raise

@@ -3,6 +3,9 @@
 ``priority-fairshare``: higher priority first, then the tenant with the smaller dominant share
 (decayed PF16-hours used / quota, divided by the tenant's weight), then the older job.
 ``fifo``: submit time only (what a plain queue does).
+
+``PENDING_WINDOW``: how many of the oldest pending jobs a cycle is given, in the live loop
+(``services/snapshot.py``) and, by default, in the simulator (``--max-pending``).
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from collections.abc import Callable, Mapping, Sequence
 from suanli.domain.jobs import Job
 from suanli.domain.registry import Registry
 from suanli.scheduling.types import TenantState
+
+PENDING_WINDOW = 5000
 
 QueueSort = Callable[[Sequence[Job], Mapping[str, TenantState]], list[Job]]
 QUEUE_SORTS: Registry[QueueSort] = Registry("queue sort")

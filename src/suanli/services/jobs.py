@@ -18,24 +18,27 @@ from sqlalchemy.exc import IntegrityError
 
 from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.domain.jobs import JobState, check_transition, validate_job
+from suanli.scheduling import PoolTable, load_profile
+from suanli.scheduling.feasibility import check_runs
 from suanli.services.access import require, tenant_scope
 from suanli.services.errors import Conflict, NotFound
-from suanli.services.federation import load_domain_federation
 from suanli.services.ids import new_id
 from suanli.services.platform import Caller, Platform
+from suanli.services.snapshot import pool_table
 from suanli.store.jobs import domain_job, job_from_spec
 
 STATES = [s.value for s in JobState]
 
-def _federation(p: Platform) -> Any:
+def _pool_table(p: Platform) -> tuple[PoolTable, tuple[str, ...]]:
+    """The federation's pool table and the profile's filters, what a submission is checked against."""
     hit = p.cache.federation_ttl
     now = time.monotonic()
     if hit is None or hit[0] < now:
         with p.uow() as uow:
-            fed = load_domain_federation(p, uow)[0]
-        hit = (now + 2.0, fed)
+            table = pool_table(p, uow)[0]
+        hit = (now + 2.0, table, load_profile(p.settings.profile).filters)
         p.cache.federation_ttl = hit
-    return hit[1]
+    return hit[1], hit[2]
 
 
 def _queues(p: Platform) -> dict[tuple[str, str], int]:
@@ -71,7 +74,8 @@ class Submission:
 
 def prepare(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | None = None,
             idempotency_key: str | None = None) -> Submission:
-    """Check a submission (role, tenant, queue, the job's fields, its fit in the federation)."""
+    """Check a submission (role, tenant, queue, the job's fields, its fit in the federation: a
+    job no pool could ever run is refused with the reason and a fix)."""
     require(caller, "tenant", "operator")
     tenant = caller.tenant if caller.role == "tenant" else tenant
     if not tenant:
@@ -95,7 +99,9 @@ def prepare(p: Platform, caller: Caller, spec: dict[str, Any], *, tenant: str | 
     job_id = new_id("j")
     job = job_from_spec(job_id, tenant, now, spec)
     validate_job(job, now=now)
-    _federation(p).check_job(job, p.catalog)
+    table, filters = _pool_table(p)
+    table.federation.check_job(job, p.catalog)
+    check_runs(table, job, filters)   # no pool of the federation could ever run it: 422 with a fix
     text = json.dumps(spec, sort_keys=True)     # canonical: defaults filled in, keys sorted
     row = dict(id=job_id, tenant=tenant, queue=queue, state="pending", job_class=job.job_class.value,
                gpus=job.gpus, priority=job.priority, spec=text, spec_hash=hashlib.sha256(text.encode()).hexdigest(),

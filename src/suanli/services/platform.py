@@ -95,7 +95,7 @@ class Caches:
     it and when it is renewed. Nothing here is the truth: the store is."""
 
     federation: Any = None          # services.federation: (Federation, pool ids, version), per version
-    federation_ttl: Any = None      # services.jobs: (expires, Federation), 2 s
+    federation_ttl: Any = None      # services.jobs: (expires, PoolTable, profile filters), 2 s
     queues: Any = None              # services.jobs: (expires, {(tenant, queue): priority class}), 2 s
     pool_table: Any = None          # services.snapshot: (version, PoolTable, pool ids), per version
     domain_jobs: dict[str, Any] = field(default_factory=dict)   # services.snapshot: job id -> Job

@@ -2,15 +2,20 @@
 
 The loop, in steps:
 1. Pop the next event by (time, sequence) and move the clock to it.
-2. Apply it to the cluster: an arrival joins the pending queue; a finish frees its chips; a site
+2. Apply it to the cluster: an arrival that no pool of the federation could ever run is
+   rejected with the reason (``scheduling.feasibility.never_runs``), any other joins the pending
+   queue (parked when no pool can take it now, see ``pending.py``); a finish frees its chips; a site
    outage fails the site's running jobs (requeued with the work since their last checkpoint
    lost) and takes its pools out of the snapshot until the site comes back.
 3. Anything that changed what could be scheduled asks for a cycle, which runs at most once per
    ``cycle_interval_s``. A cycle builds a snapshot (the pool table is built once per run; the
-   pending list is a short window, see ``pending.py``), calls ``schedule()``, and applies its
+   pending list is a window of the oldest jobs, by default as large as the live loop's, see
+   ``pending.py``), calls ``schedule()``, and applies its
    decisions in sorted order: preemptions (victim id), rejections (job id), placements (job id).
    A cycle that cannot change anything (no pool has room for the smallest waiting job, no
    waiting job may preempt, none is too big to ever fit) is skipped: it would place nothing.
+   A cycle that placed (or rejected) its whole window while more jobs wait asks for another
+   cycle at once: the jobs beyond the window must not wait for an unrelated event.
    As in the live loop, a cycle runs only for waiting work; with a profile that migrates, the
    capacity it leaves may take over running work. A preemption of a job by itself is such a
    migration: the job is requeued with the work since its last checkpoint lost, and the same
@@ -34,6 +39,8 @@ import numpy as np
 from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.domain.jobs import Job
 from suanli.scheduling import Profile, TenantState, schedule
+from suanli.scheduling.feasibility import blocked_now, never_runs
+from suanli.scheduling.queue import PENDING_WINDOW
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import CycleResult, RunningJob, Snapshot
 from suanli.sim.cluster import JobRun, SimCluster
@@ -58,8 +65,8 @@ class Outage:
 class SimConfig:
     seed: int = 0
     cycle_interval_s: float = 300.0
-    max_pending: int = 64
-    per_tenant_pending: int = 4
+    max_pending: int = PENDING_WINDOW        # what the live loop's cycle sees
+    per_tenant_pending: int = 0              # each tenant's oldest, on top (the live loop takes none)
     checkpoint_interval_s: float = 1800.0   # for jobs that do not give their own
     fairshare_half_life_s: float = 86400.0
     outages: tuple[Outage, ...] = ()
@@ -85,7 +92,9 @@ class SimResult:
     jobs: int
     finished: int
     rejected: Mapping[str, str]
+    rejected_kinds: Mapping[str, int]   # the filters behind the rejections -> jobs
     unfinished: int
+    unfinished_ids: tuple[str, ...]
     cycles: int
     cycles_skipped: int
     invalid_placements: int
@@ -118,6 +127,7 @@ class Simulator:
         self.site_index = site_index
         self.cluster = SimCluster(table, carbon, price)
         self.clock = SimClock()
+        self._static_key = self._parking_key()   # what decided which jobs are parked
         self.queue = EventQueue()
         self.pending = PendingQueue()
         self.runs: dict[str, JobRun] = {}
@@ -126,6 +136,7 @@ class Simulator:
                 raise InvalidInput("duplicate job id", field="id", value=job.id, fix="give each job a unique id")
             self.runs[job.id] = JobRun(job)
         self.rejected: dict[str, str] = {}
+        self.rejected_kinds: Counter[str] = Counter()
         self.finished = 0
         self.cycles = 0
         self.cycles_skipped = 0
@@ -171,7 +182,9 @@ class Simulator:
         for s in self.sinks:
             s.on_end(self.clock.now)
         return SimResult(profile=self.profile.name, jobs=len(self.runs), finished=self.finished,
-                         rejected=dict(sorted(self.rejected.items())), unfinished=len(self.pending),
+                         rejected=dict(sorted(self.rejected.items())),
+                         rejected_kinds=dict(sorted(self.rejected_kinds.items())), unfinished=len(self.pending),
+                         unfinished_ids=tuple(sorted(self.pending.ids())),
                          cycles=self.cycles, cycles_skipped=self.cycles_skipped,
                          invalid_placements=self.invalid, end_time=self.clock.now)
 
@@ -183,12 +196,42 @@ class Simulator:
     # -- handlers -----------------------------------------------------------------------------
     def _arrive(self, job_id: str, _: int) -> None:
         run = self.runs[job_id]
-        self.pending.add(run.job)
         if self._log:
             self._emit("arrive", job_id, f"gpus={run.job.gpus}")
         for s in self.sinks:
             s.on_arrive(self.clock.now, run)
+        refusal = never_runs(self.table, run.job, self.profile.filters)
+        if refusal is not None:
+            self._reject(run, refusal.message, refusal.kind)
+            return
+        self.pending.add(run.job, parked=self._blocked(run.job))
         self._want_cycle()
+
+    def _reject(self, run: JobRun, reason: str, kind: str) -> None:
+        run.done = True
+        self.rejected[run.job.id] = reason
+        self.rejected_kinds[kind] += 1
+        self._emit("reject", run.job.id, reason)
+        for s in self.sinks:
+            s.on_reject(self.clock.now, run, reason)
+
+    def _blocked(self, job: Job) -> bool:
+        """No pool that could run ``job`` is up and within its price cap now (it is parked)."""
+        if not self.cluster.down and job.max_price is None:
+            return False   # the fast path: it passed never_runs, so some pool could take it
+        return blocked_now(self.table, job, self.profile.filters, self.cluster.available(),
+                           self.cluster.price_now(self.clock.now))
+
+    def _parking_key(self) -> tuple[frozenset[int], int | None]:
+        """What decides which jobs are parked: the sites down, and the price hour (with price series)."""
+        return frozenset(self.cluster.down), int(self.clock.now // 3600) if self.cluster.price_series else None
+
+    def _restatus(self) -> None:
+        """Re-check which jobs are parked when what decides it changed."""
+        key = self._parking_key()
+        if key != self._static_key:
+            self.pending.restatus(self._blocked)
+            self._static_key = key
 
     def _start(self, job_id: str, attempt: int) -> None:
         run = self.runs[job_id]
@@ -263,7 +306,7 @@ class Simulator:
         elif why == "fail":
             run.failures += 1
         run.pool = -1
-        self.pending.add(run.job, requeued=True)
+        self.pending.add(run.job, requeued=True, parked=self._blocked(run.job))
         if self._log:
             self._emit(why, run.job.id, f"{self.table.label(pool)} lost={lost:.0f}s")
         for s in self.sinks:
@@ -276,11 +319,13 @@ class Simulator:
         self._last_cycle = self.clock.now
         if not len(self.pending):
             return
+        self._restatus()
         window = self.pending.window(self.config.max_pending, self.config.per_tenant_pending)
-        if self._cannot_place(window):
+        if not window or self._cannot_place(window):
             self.cycles_skipped += 1
             for s in self.sinks:
                 s.on_cycle(self.clock.now, len(self.pending), self.cluster.free)
+            self._wake_parked()
             return
         self.cycles += 1
         now = self.clock.now
@@ -299,9 +344,21 @@ class Simulator:
         result = self.schedule_fn(snap, self.profile, self.rng)
         if self._log:
             self._emit("cycle", f"#{self.cycles}", f"pending={len(window)} placed={len(result.placements)}")
+        before = len(self.pending)
         self._apply(result)
         for s in self.sinks:
             s.on_cycle(now, len(self.pending), self.cluster.free)
+        if not result.pending and len(self.pending) - self.pending.parked and len(self.pending) < before:
+            # the whole window was placed or rejected: the jobs beyond it get a cycle now
+            self._cycle_queued = True
+            self.queue.push(now, Kind.CYCLE)
+        self._wake_parked()
+
+    def _wake_parked(self) -> None:
+        """Jobs parked on a price cap are looked at again when the price hour turns."""
+        if self.pending.parked and self.cluster.price_series and not self._cycle_queued:
+            self._cycle_queued = True
+            self.queue.push((self.clock.now // 3600 + 1) * 3600, Kind.CYCLE)
 
     def _running_view(self, window: list[Job]) -> tuple[RunningJob, ...]:
         """The running jobs as the cycle sees them. When a waiting job may preempt (it outranks a
@@ -313,7 +370,8 @@ class Simulator:
             return tuple(running.values())
         lowest = min(self._preemptible_prios)
         most = int(self.cluster.free.max())
-        if not any(j.priority > lowest and j.gpus > most for j in window):
+        same = self.profile.preempt_longer_than > 0   # jobs of the same priority may preempt too
+        if not any((j.priority > lowest or (same and j.priority == lowest)) and j.gpus > most for j in window):
             return tuple(running.values())
         now = self.clock.now
         every = self.config.checkpoint_interval_s
@@ -322,7 +380,7 @@ class Simulator:
         view = []
         for r in running.values():
             job = r.job
-            if job.preemptible and job.priority < top:
+            if job.preemptible and (job.priority < top or (same and job.priority == top)):
                 run = runs[job.id]
                 interval = job.checkpoint_interval_s if job.checkpoint_interval_s is not None else every
                 ran = now - run.run_start
@@ -340,7 +398,8 @@ class Simulator:
             return False  # something fits, or the core will reject a job no pool can ever hold
         if self.profile.preemption and self._preemptible_prios:
             lowest = min(self._preemptible_prios)
-            if any(j.priority > lowest for j in window):
+            same = self.profile.preempt_longer_than > 0
+            if any(j.priority > lowest or (same and j.priority == lowest) for j in window):
                 return False
         return True
 
@@ -354,12 +413,8 @@ class Simulator:
         for job_id, reason in sorted(result.rejected.items()):
             if job_id in self.pending:
                 self.pending.remove(job_id)
-                run = self.runs[job_id]
-                run.done = True
-                self.rejected[job_id] = reason
-                self._emit("reject", job_id, reason)
-                for s in self.sinks:
-                    s.on_reject(self.clock.now, run, reason)
+                refusal = never_runs(self.table, self.runs[job_id].job, self.profile.filters)
+                self._reject(self.runs[job_id], reason, refusal.kind if refusal is not None else "cycle")
         down = self.cluster.down
         for p in sorted(result.placements, key=lambda p: p.job_id):
             placed = self.runs.get(p.job_id)

@@ -1,6 +1,9 @@
 """The summary of one simulated profile: the documented ``metrics.json`` fields.
 
 Definitions (also in docs/simulate.md):
+- jobs rejected (no pool of the federation could ever run them, ``rejected_by`` counts them per
+  refusing filter) and jobs unfinished (still pending at the end; the first ``LISTED`` ids in
+  ``unfinished_jobs``) are not in the figures below: ``warnings`` says so whenever there are any.
 - JCT = finish - submit; wait (queueing delay) = first placement - submit; over finished jobs.
 - makespan = last finish - first submit; utilization = PF16-hours delivered / (federation
   PF16 x makespan); per site: accelerator-seconds held / (site chips x makespan).
@@ -41,6 +44,23 @@ def jain(values: list[float]) -> float:
     return float(x.sum() ** 2 / (len(x) * (x ** 2).sum()))
 
 
+LISTED = 1000
+
+
+def warnings(result: SimResult) -> list[str]:
+    """One line for the rejected jobs and one for the unfinished ones, when there are any."""
+    out = []
+    if result.rejected:
+        first = next(iter(result.rejected.items()))
+        kinds = ", ".join(f"{k}: {n:,}" for k, n in result.rejected_kinds.items())
+        out.append(f"{len(result.rejected):,} of {result.jobs:,} jobs rejected, never run ({kinds}); "
+                   f"e.g. {first[0]}: {first[1]}")
+    if result.unfinished:
+        ids = ", ".join(result.unfinished_ids[:5]) + (", ..." if result.unfinished > 5 else "")
+        out.append(f"{result.unfinished:,} of {result.jobs:,} jobs never finished (still pending at the end: {ids})")
+    return out
+
+
 def summarize(result: SimResult, col: Collector, table: PoolTable, bounds: Bounds,
               deadline_jobs_unfinished: int) -> dict[str, Any]:
     recs = col.records
@@ -79,6 +99,9 @@ def summarize(result: SimResult, col: Collector, table: PoolTable, bounds: Bound
         "jobs": len(recs),
         "jobs_rejected": len(result.rejected),
         "jobs_unfinished": result.unfinished,
+        "rejected_by": dict(result.rejected_kinds),
+        "unfinished_jobs": list(result.unfinished_ids[:LISTED]),
+        "warnings": warnings(result),
         "jct_mean_s": r(jct_mean, 1), "jct_p50_s": r(pct(jct, 50), 1), "jct_p95_s": r(pct(jct, 95), 1),
         "jct_p99_s": r(pct(jct, 99), 1),
         "wait_mean_s": r(wait.mean() if len(wait) else 0.0, 1), "wait_p50_s": r(pct(wait, 50), 1),

@@ -66,7 +66,8 @@ def references_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
 
 
 def summary_table(doc: dict[str, Any]) -> str:
-    return _text_table(*summary_rows(doc))
+    """The profiles' table, then a warning line for each profile that left jobs rejected or unfinished."""
+    return "\n".join([_text_table(*summary_rows(doc)), *(f"warning: {name}: {w}" for name, w in warning_lines(doc))])
 
 
 def references_table(doc: dict[str, Any]) -> str:
@@ -78,6 +79,11 @@ def _text_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
     return "\n".join(lines)
+
+
+def warning_lines(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """(profile, warning) for every profile that left jobs rejected or unfinished."""
+    return [(name, w) for name, m in doc["profiles"].items() for w in m.get("warnings", ())]
 
 
 def write_plots(cmp: Comparison, out: Path) -> list[Path]:
@@ -194,6 +200,8 @@ def _references_html(doc: dict[str, Any]) -> str:
 def write_html(cmp: Comparison, out: Path, plots: list[Path]) -> Path:
     doc = cmp.document
     table = _html_table(*summary_rows(doc))
+    table += "".join(f'<p class="warning"><b>warning: {html.escape(name)}</b>: {html.escape(w)}</p>'
+                     for name, w in warning_lines(doc))
     images = "".join(
         f'<figure><img alt="{p.stem}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
         f"<figcaption>{p.name}</figcaption></figure>" for p in plots)
@@ -201,7 +209,7 @@ def write_html(cmp: Comparison, out: Path, plots: list[Path]) -> Path:
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>suanli simulate</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1100px}}table{{border-collapse:collapse}}
 td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}figure{{display:inline-block;margin:1em}}
-img{{max-width:100%}}</style></head><body>
+img{{max-width:100%}}.warning{{color:#a00}}</style></head><body>
 <h1>suanli simulate</h1>
 <p>Trace <b>{html.escape(tr['name'])}</b> ({tr['jobs']:,} jobs, {html.escape(tr['source'])}) over federation
 <b>{html.escape(fed['name'])}</b> ({fed['sites']} sites, {fed['accelerators']} accelerators,

@@ -101,8 +101,9 @@ class Collector(Sink):
 
     def on_finish(self, now: float, run: JobRun, pool: int) -> None:
         job = run.original
+        first_start = now if run.first_start is None else run.first_start   # a start at t=0 is a start
         self.records.append(JobRecord(
-            id=job.id, tenant=job.tenant, submit=job.submit_time, first_start=run.first_start or now, end=now,
+            id=job.id, tenant=job.tenant, submit=job.submit_time, first_start=first_start, end=now,
             gpus=job.gpus, pool=pool, deadline=job.deadline, pf16h=run.pf16h, lost_pf16h=run.lost_pf16h, cost=run.cost,
             energy_kwh=run.energy, green_kwh=run.green_kwh, carbon_kg=run.carbon, preemptions=run.preemptions,
             failures=run.failures))

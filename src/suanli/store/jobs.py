@@ -33,6 +33,7 @@ from sqlalchemy import (
     case,
     func,
     insert,
+    or_,
     select,
     update,
 )
@@ -237,9 +238,12 @@ class JobRepo:
              .where(placements.c.state.in_(ACTIVE_PLACEMENT_STATES)))
         return rows(self.conn.execute(q))
 
-    def pending(self, limit: int = 5000) -> list[dict[str, Any]]:
-        q = (select(jobs).where(jobs.c.state == "pending").order_by(jobs.c.submit_time, jobs.c.id).limit(limit))
-        return rows(self.conn.execute(q))
+    def pending(self, limit: int = 5000, after: tuple[float, str] | None = None) -> list[dict[str, Any]]:
+        """The oldest pending jobs, by (submit time, id); ``after`` = the last of the previous page."""
+        q = select(jobs).where(jobs.c.state == "pending")
+        if after is not None:
+            q = q.where(or_(jobs.c.submit_time > after[0], and_(jobs.c.submit_time == after[0], jobs.c.id > after[1])))
+        return rows(self.conn.execute(q.order_by(jobs.c.submit_time, jobs.c.id).limit(limit)))
 
     # -- figures for /metrics (services.metrics) ----------------------------------------------
     def count_placements(self) -> int:
