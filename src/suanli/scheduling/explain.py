@@ -10,7 +10,7 @@ so the other jobs the cycle placed first hold their accelerators.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -94,10 +94,7 @@ def after(snapshot: Snapshot, result: CycleResult) -> Snapshot:
         free[p.pool] -= p.count
     for pre in result.preemptions:
         free[pre.pool] += pre.count
-    return Snapshot(table=snapshot.table, now=snapshot.now, free=free, pending=snapshot.pending,
-                    running=snapshot.running, tenants=snapshot.tenants, available=snapshot.available,
-                    carbon_g_per_kwh=snapshot.carbon_g_per_kwh, price_per_pf16h=snapshot.price_per_pf16h,
-                    observed_total=snapshot.observed_total)
+    return replace(snapshot, free=free)
 
 
 def explain_in_cycle(snapshot: Snapshot, job_id: str, profile: Profile, rng: np.random.Generator | None = None,

@@ -115,7 +115,7 @@ class Latency:
 
 
 class PriceCap:
-    """The pool's price per PF16-hour is within the job's cap."""
+    """The job's price per PF16-hour on the pool (its class's price there) is within its cap."""
 
     name = "price"
     static = True
@@ -123,10 +123,10 @@ class PriceCap:
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
         if v.job.max_price is None:
             return all_pools(v.table)
-        return state.price <= v.job.max_price
+        return v.price <= v.job.max_price
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
-        return f"price {state.price[pool]:.2f}/PF16-h > cap {v.job.max_price:g}"
+        return f"price {v.price[pool]:.2f}/PF16-h > cap {v.job.max_price:g}"
 
 
 class Quota:

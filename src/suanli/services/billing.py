@@ -30,7 +30,8 @@ leaves nothing, and the next run bills those placements:
 3. add one record per reservation whose window has ended, charging what was not drawn
    (``market.billing.unused_reservation_record``);
 4. price and post them with ``bill_batch`` over ``uow.ledger`` (``after_pricing`` is the crash
-   test's hook) and mark the placements billed;
+   test's hook; on-demand records at the list-price version in force at their start), mark the
+   placements billed and set each one's cost to what its lines charged;
 5. commit.
 """
 
@@ -46,13 +47,13 @@ from suanli.market.auction import Trade
 from suanli.market.billing import Billing, TermsBook, bill, invoice, payouts, unused_reservation_record
 from suanli.market.invoice import InvoiceLine, MeterRecord
 from suanli.market.ledger import PLATFORM_FEES, Transaction, provider_account
-from suanli.market.money import ZERO
+from suanli.market.money import ZERO, cents_to_money
 from suanli.market.usage import placement_records
 from suanli.services.access import require
 from suanli.services.errors import NotFound
 from suanli.services.ids import new_id
-from suanli.services.market import price_book
 from suanli.services.platform import Caller, Platform
+from suanli.services.prices import price_history
 from suanli.store.ledger import LedgerRepo  # noqa: F401  (registers uow.ledger)
 from suanli.store.market import state_of
 
@@ -130,9 +131,9 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
                now: float | None = None) -> dict[str, Any]:
     """Bill what ended since the last run (see the module docstring). Returns counts."""
     now = p.now() if now is None else now
-    book = price_book(p)
     with p.uow() as uow:
         uow.ledger.lock_for_billing()
+        history = price_history(p, uow)
         rows = uow.ledger.unbilled_placements(limit)                                     # 1
         ended_res = [r for r in uow.market.reservations(status="open") if r["end"] <= now]
         if not rows and not ended_res:
@@ -144,15 +145,17 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
         used = {tid: Decimal(t["used"]) for tid, t in trades.items()}
         records: list[MeterRecord] = []
         for row in rows:                                                                   # 2
-            records += placement_records(book.grades.grade_of(p.catalog.get(row["accelerator"])), row,
+            grades = history.book_at(float(row["started_at"])).grades
+            records += placement_records(grades.grade_of(p.catalog.get(row["accelerator"])), row,
                                          sites.get(row["site"], {}), trades, used, states, now)
         for r in ended_res:                                                                # 3
             records.append(unused_reservation_record(states[r["id"]]))
-        terms = TermsBook(book, reservations={rid: s.contract for rid, s in states.items()},
-                          trades={tid: _trade(t) for tid, t in trades.items()})
+        terms = TermsBook(history.book_at(now), reservations={rid: s.contract for rid, s in states.items()},
+                          trades={tid: _trade(t) for tid, t in trades.items()}, history=history)
         uow.ledger.mark_billed([r["id"] for r in rows], now)
         result = bill_batch(uow.ledger, records, terms, batch_id=new_id("bill"), at=now,   # 4
                             after_pricing=after_pricing)
+        _set_billed_cost(uow, [r["id"] for r in rows], result)
         for tid, u in used.items():
             if u != Decimal(trades[tid]["used"]):
                 uow.market.set_trade_used(tid, u)
@@ -166,6 +169,19 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
                              result.transaction.id if result.transaction else "-", placements=len(rows),
                              lines=len(result.columns))
     return {"placements": len(rows), "lines": len(result.columns)}                         # 5
+
+
+def _set_billed_cost(uow: Any, placement_ids: list[str], result: Billing) -> None:
+    """A billed placement's cost is what its invoice lines charged (usage reads it)."""
+    if not placement_ids:
+        return
+    cents = dict.fromkeys(placement_ids, 0)
+    for meter_id, amount in zip(result.columns.meter_id, result.columns.amount_cents, strict=True):
+        pid = meter_id.split(":", 1)[0]
+        if pid in cents:
+            cents[pid] += amount
+    for pid, c in cents.items():
+        uow.jobs.update_placement(pid, cost=cents_to_money(c))
 
 
 # -- reading --------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from suanli.market.reserved import PoolUse, reserved_holds
 from suanli.market.spot import spot_view
 from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
 from suanli.services.federation import fresh_observation, load_domain_federation
-from suanli.services.market import market_pool_prices, market_spent
+from suanli.services.market import market_class_prices, market_spent
 from suanli.services.platform import Platform
 from suanli.store.jobs import domain_job
 from suanli.store.market import state_of
@@ -89,7 +89,7 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
     pending = [spot_view(domain_job(r, jobs_cache)) for r in pending_rows.values()]
     hold_reserved_capacity(uow, table, running, {r["tenant"] for r in pending_rows.values()}, free, now)
     snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free,
-                         price_per_pf16h=market_pool_prices(p, uow, table), observed_total=observed)
+                         class_price_per_pf16h=market_class_prices(p, uow, table), observed_total=observed)
     return BuiltSnapshot(snapshot=snap, pool_ids=pool_ids, pending_rows=pending_rows)
 
 

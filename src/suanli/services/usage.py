@@ -1,26 +1,33 @@
 """Metered usage: PF16-hours, energy (kWh, PUE included), carbon (kg CO2) and cost per
 placement, summed per job, tenant or site. Finished placements keep the figures written when
 they ended; running ones are metered up to now on every read.
+
+Cost is the job's one price (``market.pricing.pool_price``): until its placement is billed, its
+PF16-hours at the on-demand price of its class and grade in force when it started, rounded to the
+cent as a bill would be; once billed, what its invoice lines charged (``billing.bill_ended`` writes
+it), which is less where it drew on spot trades or reservations. So for the same jobs, usage's cost
+equals the invoices' charges to the cent.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from suanli.domain.units import pf16_hours
+from suanli.market.money import quantity_from_float, round_money
+from suanli.market.pricing import pool_price
 from suanli.metering import carbon_kg, energy_kwh
 from suanli.services.access import require
 from suanli.services.errors import NotFound
 from suanli.services.platform import Caller, Platform
+from suanli.services.prices import price_history
 from suanli.store.uow import UnitOfWork
 
-CENT = Decimal("0.000001")
 
-
-def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float) -> dict[str, Any]:
-    """The figures of one placement from its start to ``end``."""
+def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float, job_class: str) -> dict[str, Any]:
+    """The figures of one placement of a ``job_class`` job from its start to ``end``."""
     start = placement["started_at"]
     if start is None:
         return {"pf16h": 0.0, "energy_kwh": 0.0, "carbon_kg": 0.0, "cost": Decimal(0)}
@@ -30,7 +37,8 @@ def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float) -
     pf = float(pf16_hours(acc.fp16_tflops, placement["count"], seconds))
     kwh = energy_kwh(acc, placement["count"], seconds, site["pue"])
     co2 = carbon_kg(kwh, site["carbon"], site["green_share"])
-    cost = (Decimal(str(pf)) * Decimal(site["price_per_pf16h"])).quantize(CENT, ROUND_HALF_UP)
+    price = pool_price(price_history(p, uow), acc, job_class, at=start)
+    cost = round_money(quantity_from_float(pf, "pf16h") * price)
     return {"pf16h": pf, "energy_kwh": kwh, "carbon_kg": co2, "cost": cost}
 
 
@@ -43,10 +51,9 @@ def _site(p: Platform, uow: UnitOfWork, name: str) -> dict[str, Any]:
         region = uow.federation.region(s.get("region", "")) or {"carbon_g_per_kwh": 500.0}
         carbon = s.get("carbon_g_per_kwh")
         hit = (version, {"pue": s.get("pue", 1.4), "green_share": s.get("green_share", 0.0),
-                         "carbon": carbon if carbon is not None else region["carbon_g_per_kwh"],
-                         "price_per_pf16h": s.get("price_per_pf16h", 0)})
+                         "carbon": carbon if carbon is not None else region["carbon_g_per_kwh"]})
         cache[name] = hit
-    return hit[1]  # type: ignore[no-any-return]
+    return hit[1]
 
 
 def usage(p: Platform, caller: Caller, *, by: str = "job", tenant: str | None = None, site: str | None = None,
@@ -76,7 +83,7 @@ def usage(p: Platform, caller: Caller, *, by: str = "job", tenant: str | None = 
                                                                  "placements": 0, "running": 0})
         for r in rows:
             live = r["ended_at"] is None
-            figures = meter(p, uow, r, now) if live else r
+            figures = meter(p, uow, r, now, r["job_class"]) if live else r
             key = {"job": r["job_id"], "tenant": r["tenant"], "site": r["site"]}[by]
             g = groups[key]
             g["pf16h"] += figures["pf16h"]

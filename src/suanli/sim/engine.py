@@ -295,7 +295,8 @@ class Simulator:
         # from the running jobs, 1,000 of them per cycle here).
         snap = Snapshot(table=self.table, now=now, free=free, pending=tuple(window),
                         running=self._running_view(window), tenants=tenants, available=available,
-                        carbon_g_per_kwh=self.cluster.carbon_now(now), price_per_pf16h=self.cluster.price_now(now))
+                        carbon_g_per_kwh=self.cluster.carbon_now(now),
+                        class_price_per_pf16h=self.cluster.prices_now(now))
         result = self.schedule_fn(snap, self.profile, self.rng)
         if self._log:
             self._emit("cycle", f"#{self.cycles}", f"pending={len(window)} placed={len(result.placements)}")

@@ -198,8 +198,8 @@ class JobRepo:
 
     def usage_rows(self, *, tenant: str | None = None, sites: list[str] | None = None,
                    job_id: str | None = None) -> list[dict[str, Any]]:
-        """Placements that ran (started), joined with their job's tenant."""
-        q = (select(placements, jobs.c.tenant).join(jobs, jobs.c.id == placements.c.job_id)
+        """Placements that ran (started), joined with their job's tenant and class."""
+        q = (select(placements, jobs.c.tenant, jobs.c.job_class).join(jobs, jobs.c.id == placements.c.job_id)
              .where(placements.c.started_at.is_not(None)))
         q = where_equal(where_equal(q, jobs, tenant=tenant), placements, job_id=job_id)
         if sites is not None:
