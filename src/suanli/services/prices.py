@@ -80,6 +80,7 @@ def set_prices(p: Platform, caller: Caller, *, list_prices: Any = None, grades: 
                            fix="give list_prices ({class: {grade: {term: \"price\"}}}) and/or grades")
     now = p.now()
     with p.uow() as uow:
+        uow.market.lock_prices()          # two changes at once get versions n+1 and n+2
         history = price_history(p, uow)
         current = history.current
         doc = document(current.book)

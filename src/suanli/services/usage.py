@@ -17,7 +17,7 @@ from typing import Any
 
 from suanli.domain.units import pf16_hours
 from suanli.market.money import quantity_from_float, round_money
-from suanli.market.pricing import pool_price
+from suanli.market.pricing import PriceHistory, pool_price
 from suanli.metering import carbon_kg, energy_kwh
 from suanli.services.access import require
 from suanli.services.errors import NotFound
@@ -26,8 +26,10 @@ from suanli.services.prices import price_history
 from suanli.store.uow import UnitOfWork
 
 
-def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float, job_class: str) -> dict[str, Any]:
-    """The figures of one placement of a ``job_class`` job from its start to ``end``."""
+def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float, job_class: str,
+          history: PriceHistory | None = None) -> dict[str, Any]:
+    """The figures of one placement of a ``job_class`` job from its start to ``end`` (``history``: the
+    list prices, read from the store if not given)."""
     start = placement["started_at"]
     if start is None:
         return {"pf16h": 0.0, "energy_kwh": 0.0, "carbon_kg": 0.0, "cost": Decimal(0)}
@@ -37,7 +39,7 @@ def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float, j
     pf = float(pf16_hours(acc.fp16_tflops, placement["count"], seconds))
     kwh = energy_kwh(acc, placement["count"], seconds, site["pue"])
     co2 = carbon_kg(kwh, site["carbon"], site["green_share"])
-    price = pool_price(price_history(p, uow), acc, job_class, at=start)
+    price = pool_price(history or price_history(p, uow), acc, job_class, at=start)
     cost = round_money(quantity_from_float(pf, "pf16h") * price)
     return {"pf16h": pf, "energy_kwh": kwh, "carbon_kg": co2, "cost": cost}
 
@@ -78,12 +80,13 @@ def usage(p: Platform, caller: Caller, *, by: str = "job", tenant: str | None = 
                 raise NotFound(f"no site {site!r} among your sites", field="site")
             sites = [site]
         rows = uow.jobs.usage_rows(tenant=tenant, sites=sites, job_id=job_id)
+        history = price_history(p, uow)
         groups: dict[str, dict[str, Any]] = defaultdict(lambda: {"pf16h": 0.0, "energy_kwh": 0.0, "carbon_kg": 0.0,
                                                                  "cost": Decimal(0), "runtime_s": 0.0,
                                                                  "placements": 0, "running": 0})
         for r in rows:
             live = r["ended_at"] is None
-            figures = meter(p, uow, r, now, r["job_class"]) if live else r
+            figures = meter(p, uow, r, now, r["job_class"], history) if live else r
             key = {"job": r["job_id"], "tenant": r["tenant"], "site": r["site"]}[by]
             g = groups[key]
             g["pf16h"] += figures["pf16h"]

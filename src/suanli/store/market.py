@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -145,6 +146,12 @@ class MarketRepo:
     # -- list-price versions -------------------------------------------------------------------
     def price_versions(self) -> list[dict[str, Any]]:
         return rows(self.conn.execute(select(market_price_versions).order_by(market_price_versions.c.version)))
+
+    def lock_prices(self) -> None:
+        """Make this transaction the only writer of a price version until it ends (PostgreSQL's
+        transaction advisory lock; SQLite transactions here begin IMMEDIATE, one writer at a time)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('suanli.prices'))"))
 
     def last_price_version(self) -> int:
         """The number of the latest stored version (0: none, the prices file is in force)."""

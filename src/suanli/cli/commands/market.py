@@ -107,7 +107,7 @@ def prices(args: argparse.Namespace) -> int:
     if args.json:
         emit(d)
         return 0
-    print(f"prices in {d['currency']} per PF16-hour; platform fee {d['fee_rate']}")
+    print(f"prices in {d['currency']} per PF16-hour (list-price version {d['version']}); platform fee {d['fee_rate']}")
     print_table([[x["class"], x["grade"], x["term"], x["price"] or "-"] for x in d["products"] if x["price"] is not None],
           ["CLASS", "GRADE", "TERM", "PRICE"])
     print()
