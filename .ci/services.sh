@@ -1,6 +1,7 @@
 # Services for the test suite. Sourced by .ci/run.
 #
 # ensure_chromium (called by start_services): Debian's Chromium for the browser tests.
+# ensure_prometheus (called by start_services): Debian's Prometheus server for the /metrics test.
 # ensure_bwrap (called by start_services): Debian's bubblewrap, the local backend's sandbox (the
 # isolation tests run as root under CI=true and fail without it).
 # start_services: a throwaway PostgreSQL 15 cluster on a loopback port, owned by an unprivileged
@@ -38,9 +39,16 @@ ensure_bwrap() {
   command -v bwrap >/dev/null || (apt-get update -qq && apt-get install -y -qq bubblewrap)
 }
 
+# ensure_prometheus: tests/api/test_metrics.py starts a real Prometheus server (Debian's package; the
+# package's own service is not started) that scrapes `suanli serve`; install it when it is missing.
+ensure_prometheus() {
+  command -v prometheus >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null)
+}
+
 start_services() {
   ensure_chromium || echo "services: could not install chromium; the dashboard tests will fail under CI=true" >&2
   ensure_bwrap || echo "services: could not install bubblewrap; the isolation tests will fail under CI=true" >&2
+  ensure_prometheus || echo "services: could not install prometheus; the metrics test will fail under CI=true" >&2
   start_slurm || echo "services: Slurm did not start; the Slurm backend tests will fail under CI=true" >&2
   start_ray || echo "services: Ray did not start; the Ray backend tests will fail under CI=true" >&2
   if [ ! -x "$SUANLI_PG_BIN/initdb" ]; then

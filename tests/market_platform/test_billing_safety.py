@@ -46,12 +46,12 @@ def test_killed_between_pricing_and_posting_leaves_nothing_and_a_rerun_bills_onc
     out = subprocess.run([sys.executable, "-m", "tests.market_platform.crash_worker", url, str(clock.t)],
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == -9, out.stderr
-    assert "priced 3" in out.stdout
+    assert "priced 4" in out.stdout                         # hourly records: 1 h, 0.5 h and 2 x 1 h
     assert _state(w) == (0, 0, Decimal(0))                  # nothing of the killed run is stored
-    assert bill_ended(w.p, now=clock.t) == {"placements": 3, "lines": 3}
+    assert bill_ended(w.p, now=clock.t) == {"placements": 3, "lines": 4}
     assert bill_ended(w.p, now=clock.t) == {"placements": 0, "lines": 0}
     lines, txs, total = _state(w)
-    assert (lines, txs, total) == (3, 1, Decimal(0))
+    assert (lines, txs, total) == (4, 1, Decimal(0))
 
 
 def test_billers_at_once_bill_every_placement_once(ended: tuple[World, Clock, str]) -> None:
@@ -79,7 +79,7 @@ def test_billers_at_once_bill_every_placement_once(ended: tuple[World, Clock, st
     assert errors == []
     assert sorted(r["placements"] for r in results) == [0, 0, 0, 3]   # one biller billed all three
     lines, _, total = _state(w)
-    assert lines == 3 and total == 0
+    assert lines == 4 and total == 0                         # hourly records: 1 h, 0.5 h and 2 x 1 h
     with w.p.uow() as uow:
         metered = sum(Decimal(str(pl["pf16h"])) for pl in uow.jobs.placements(site="nx-hub"))
         billed = sum((x.pf16h for x in uow.ledger.invoice_lines()), Decimal(0))

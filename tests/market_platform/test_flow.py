@@ -132,14 +132,21 @@ def test_a_site_that_loses_its_agent_credits_the_tenant(mw: tuple[World, Clock])
     j = w.client.get(f"/v1/jobs/{ran['job']}", headers=w.h("operator")).json()
     assert j["placements"][0]["state"] == "lost"
     bill_ended(w.p)
-    (line,) = w.client.get("/v1/invoices", headers=w.h("tenant")).json()["items"][0]["lines"]
-    assert line["term"] == "on-demand" and D(line["amount"]) > 0
-    assert line["credit"] == line["amount"] and D(line["due"]) == 0
+    # it ran 1 h, then its site went silent for lease_s + 1 s before the cycle ended it lost: one
+    # hourly record and one for the tail, both billed after it ended lost, so both credited
+    lines = w.client.get("/v1/invoices", headers=w.h("tenant")).json()["items"][0]["lines"]
+    assert [x["meter_id"].split(":")[1] for x in lines] == ["h0", "h1"]
+    metered = _placement_pf16h(w, ran["job"]).quantize(Decimal("0.000001"))      # the quantity quantum
+    assert sum((D(x["pf16h"]) for x in lines), Decimal(0)) == metered
+    for line in lines:
+        assert line["term"] == "on-demand" and D(line["amount"]) > 0
+        assert line["credit"] == line["amount"] and D(line["due"]) == 0
     bal = _ledger_sums_to_zero(w)
     assert bal.get("tenant:demo", Decimal(0)) == 0
-    assert bal["provider:west-dc"] == -D(line["fee"])                   # refunds the charge, pays the fee
+    fees = sum((D(x["fee"]) for x in lines), Decimal(0))
+    assert bal["provider:west-dc"] == -fees                            # refunds the charges, pays the fees
     (pay,) = w.client.get("/v1/payouts", headers=w.h("provider")).json()["items"]
-    assert D(pay["net"]) == D(pay["by_site"]["nx-hub"]) == -D(line["fee"])
+    assert D(pay["net"]) == D(pay["by_site"]["nx-hub"]) == -fees
 
 
 def test_a_spent_budget_stops_new_placements_with_the_reason_in_explain(mw: tuple[World, Clock]) -> None:

@@ -84,15 +84,17 @@ def test_usage_cost_equals_the_invoice_charges_for_a_mix_of_classes_and_terms(mw
     assert D(total["cost"]) == sum(expected.values(), Decimal(0))
 
 
-def test_an_unbilled_job_is_estimated_at_the_price_its_invoice_line_then_has(mw: tuple[World, Clock]) -> None:
-    """Before billing, usage (and the budget filter) estimate an ended job at its on-demand price:
-    the same figure its invoice line has once billed."""
+def test_an_unbilled_job_is_estimated_at_the_price_its_invoice_lines_then_have(mw: tuple[World, Clock]) -> None:
+    """Before billing, usage estimates an ended job hour by hour at its on-demand price, each hour
+    rounded as its invoice line will be: 2 x A100 for 2.5 h of infer work is 0.624, 0.624 and 0.312
+    PF16-h at 30.00 = 18.72 + 18.72 + 9.36 = 46.80, and so are its three lines once billed."""
     w, clock = mw
-    ran = run_job(w, clock, job_class="infer", hours=2.0, gpus=2)
+    ran = run_job(w, clock, job_class="infer", hours=2.5, gpus=2)
     assert ran is not None
     before = w.client.get(f"/v1/usage?by=job&job_id={ran['job']}", headers=w.h("tenant")).json()["items"][0]
-    want = _charge(_pf16h(w, ran["job"]), LIST[("infer", "on-demand")])
-    assert D(before["cost"]) == want
+    assert D(before["cost"]) == D("46.80")
     bill_ended(w.p)
-    (line,) = w.client.get("/v1/invoices", headers=w.h("tenant")).json()["items"][0]["lines"]
-    assert D(line["amount"]) == want
+    lines = w.client.get("/v1/invoices", headers=w.h("tenant")).json()["items"][0]["lines"]
+    assert [D(x["amount"]) for x in lines] == [D("18.72"), D("18.72"), D("9.36")]
+    after = w.client.get(f"/v1/usage?by=job&job_id={ran['job']}", headers=w.h("tenant")).json()["items"][0]
+    assert D(after["cost"]) == D("46.80")

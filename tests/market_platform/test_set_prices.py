@@ -88,9 +88,10 @@ def _cents(x: Decimal) -> Decimal:
     return x.quantize(Decimal("0.01"), ROUND_HALF_EVEN)
 
 
-def test_running_work_keeps_the_price_it_started_at(mw: tuple[World, Clock]) -> None:
-    """Job A starts at 28.00; the price goes to 40.00 while it runs; A is billed at 28.00 (its one
-    record starts before the change), job B, started after it, at 40.00."""
+def test_running_work_keeps_the_price_it_started_at_until_its_next_hourly_record(mw: tuple[World, Clock]) -> None:
+    """Job A starts at 28.00 and runs 2 h; the price goes to 40.00 half an hour in: A's first hour
+    is billed at 28.00, its second (a record that starts after the change) at 40.00; job B, started
+    after the change, at 40.00."""
     w, clock = mw
     c = w.client
     a = c.post("/v1/jobs", json={"command": ["true"], "allowed_models": ["A100"], "duration_s": 3600},
@@ -102,19 +103,20 @@ def test_running_work_keeps_the_price_it_started_at(mw: tuple[World, Clock]) -> 
                   headers=w.h("agent")).status_code == 200
     clock.t += 1800
     assert _put(w, {"list_prices": {"train": {"mid": {"on-demand": "40.00"}}}})[0] == 200
-    clock.t += 1800
+    clock.t += 1800 + 3600
     c.post("/v1/agent/heartbeat", json={"free": {"a100": 7}, "held": [pl]}, headers=w.h("agent"))
     assert c.post(f"/v1/agent/placements/{pl}/status", json={"state": "succeeded", "exit_code": 0},
                   headers=w.h("agent")).status_code == 200
     b = run_job(w, clock, hours=1.0)
     assert b is not None
     bill_ended(w.p)
-    lines = {x["job"]: x for x in c.get("/v1/invoices", headers=w.h("tenant")).json()["items"][0]["lines"]}
-    assert lines[a["id"]]["unit_price"] == "28.0000" and lines[b["job"]]["unit_price"] == "40.0000"
-    assert D(lines[a["id"]]["amount"]) == _cents(D("0.312") * 28)
-    assert D(lines[b["job"]]["amount"]) == _cents(D("0.312") * 40)
+    lines = c.get("/v1/invoices", headers=w.h("tenant")).json()["items"][0]["lines"]
+    of_a = [(x["unit_price"], D(x["amount"])) for x in lines if x["job"] == a["id"]]
+    of_b = [(x["unit_price"], D(x["amount"])) for x in lines if x["job"] == b["job"]]
+    assert of_a == [("28.0000", _cents(D("0.312") * 28)), ("40.0000", _cents(D("0.312") * 40))]
+    assert of_b == [("40.0000", _cents(D("0.312") * 40))]
     usage = {i["job"]: D(i["cost"]) for i in c.get("/v1/usage?by=job", headers=w.h("tenant")).json()["items"]}
-    assert usage == {a["id"]: _cents(D("0.312") * 28), b["job"]: _cents(D("0.312") * 40)}
+    assert usage == {a["id"]: _cents(D("0.312") * 28) + _cents(D("0.312") * 40), b["job"]: _cents(D("0.312") * 40)}
 
 
 def test_the_price_cap_compares_against_the_jobs_own_class_price(mw: tuple[World, Clock]) -> None:

@@ -73,7 +73,7 @@ def platform(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     procs.start(["up", "--port", str(port), "--data-dir", str(data)], "up",
-                {"SUANLI_LEASE_S": "5", "SUANLI_CYCLE_S": "0.2"})
+                {"SUANLI_LEASE_S": "5", "SUANLI_CYCLE_S": "0.2", "SUANLI_HISTORY_S": "1"})
     try:
         wait_healthy(url, timeout=60)          # generous: the machine may be busy with other suites
         wait_for(lambda: (data / "tenant.token").exists(), timeout=15, what="the tokens")

@@ -5,11 +5,14 @@ field, cancel, usage, and what a tenant token may not see."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.conftest import wait_for
 from tests.web.conftest import Platform
 
 try:
@@ -258,3 +261,48 @@ def test_an_engine_that_reports_less_than_declared_shows_both(page: Any, platfor
     expect(cell).to_have_text(re.compile(r"^\d+(\.\d{1,4})?$"))
     assert abs(float(cell.inner_text()) - fed["schedulable"]["pflops_fp16"]) <= 0.00005 + 1e-9
     expect(page.locator('#sites tr[data-row="nx-hub"] .pool-engine')).to_have_count(0)
+
+
+def test_operator_reads_the_compliance_report_and_its_history(page: Any, platform: Platform, tmp_path: Path) -> None:
+    """The page shows each figure the API reports beside its target and verdict, and draws the
+    history (a sample a second here: SUANLI_HISTORY_S=1) with uPlot; `suanli report compliance`
+    prints the same figures."""
+    wait_for(lambda: len(platform.get(platform.operator, "/reports/history")["points"]) >= 3, timeout=30,
+             what="three history samples")
+    sign_in(page, platform.operator, "operator")
+    nav(page, "Compliance").click()
+    report = platform.get(platform.operator, "/reports/compliance")
+    rows = page.locator("#compliance-table tbody tr")
+    expect(rows).to_have_count(len(report["figures"]))
+    verdict = {True: "pass", False: "fail", None: "–"}
+    for f in report["figures"]:
+        row = page.locator(f'#compliance-table tr[data-row="{f["name"]}"]')
+        expect(row.locator('[data-col="target"]')).to_have_text(f["target"] or "–")
+        expect(row.locator('[data-col="result"]')).to_have_text(verdict[f["ok"]])
+    up = next(f for f in report["figures"] if f["name"] == "infrastructures_up")
+    assert up["target"] == ">= 4" and up["ok"] is (up["value"] >= 4)
+    # the demo's three sites once their agents are all up (one may miss a 5 s lease on a busy machine)
+    wait_for(lambda: all(s["health"] == "up" for s in platform.get(platform.operator, "/sites")["items"]),
+             timeout=30, what="the three sites up")
+    expect(page.locator('#compliance-table tr[data-row="infrastructures_up"] [data-col="value"]')).to_have_text("3")
+    # nine charts, each a uPlot canvas with the series the history has
+    expect(page.locator("#history-charts figure.chart")).to_have_count(9)
+    expect(page.locator("#history-charts figure.chart canvas")).to_have_count(9)
+    last = platform.get(platform.operator, "/reports/history")["points"][-1]
+    legend = page.locator("#chart-utilization .u-legend .u-series .u-label")
+    expect(legend).to_have_text(["Time", *sorted(last["utilization_by_tier"])])
+    expect(page.locator("#chart-carbon .u-legend")).to_contain_text("nx-hub")
+    shot = tmp_path / "compliance.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the CLI prints the same verdicts
+    env = {"SUANLI_URL": platform.url, "SUANLI_TOKEN": platform.operator, "PATH": "/usr/bin:/bin",
+           "SUANLI_CONFIG": str(tmp_path / "none.json")}
+    out = subprocess.run([sys.executable, "-m", "suanli.cli.main", "report", "compliance"], env=env,
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    after = platform.get(platform.operator, "/reports/compliance")
+    name, value, *target, verdict = next(x for x in out.stdout.splitlines() if x.startswith("infrastructures_up")).split()
+    assert target == [">=", "4"] and verdict == ("PASS" if int(value) >= 4 else "FAIL")
+    assert int(value) in {f["value"] for r in (report, after) for f in r["figures"] if f["name"] == name}
+    assert re.search(r"^\d of \d targets met$", out.stdout, re.M), out.stdout

@@ -12,8 +12,9 @@ from pydantic import BaseModel
 from suanli import __version__
 from suanli.api import errors
 from suanli.api.limits import BodyLimit
+from suanli.api.observe import RequestMetrics
 from suanli.api.render import JSON
-from suanli.api.routes import agent, federation, health, jobs, market, tenants, tokens
+from suanli.api.routes import agent, federation, health, jobs, market, reports, tenants, tokens
 from suanli.api.schemas import JobCreate
 from suanli.services.platform import Platform
 
@@ -24,7 +25,8 @@ def create_app(platform: Platform) -> FastAPI:
     app.state.platform = platform
     errors.install(app)
     app.add_middleware(BodyLimit, limit=platform.settings.max_body)
-    for module in (health, federation, tenants, tokens, jobs, agent, market):
+    app.add_middleware(RequestMetrics, histogram=platform.metrics.request_seconds)   # outermost: times all
+    for module in (health, federation, tenants, tokens, jobs, agent, market, reports):
         app.include_router(module.router)
     _document_models(app, JobCreate)
     static = Path(__file__).resolve().parent.parent / "web" / "static"

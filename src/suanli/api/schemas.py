@@ -137,12 +137,18 @@ class TenantCreate(Strict):
     home_region: Name | None = None
     quota_pf16: float | None = Field(None, ge=0, description="PFLOPS (FP16) held at once; none = unlimited")
     budget: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=6)
+    budget_pf16h: float | None = Field(None, ge=0, description="PF16-hours over budget_per; none = unlimited")
+    budget_per: Literal["day", "month"] | None = Field(None, description="UTC day or month a budget counts over; "
+                                                                         "none = all time")
     weight: float = Field(1.0, gt=0)
 
 
 class TenantUpdate(Strict):
     quota_pf16: float | None = Field(None, ge=0)
     budget: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=6)
+    budget_pf16h: float | None = Field(None, ge=0, description="PF16-hours over budget_per; none = unlimited")
+    budget_per: Literal["day", "month"] | None = Field(None, description="UTC day or month a budget counts over; "
+                                                                         "none = all time")
     weight: float | None = Field(None, gt=0)
 
 
@@ -151,6 +157,9 @@ class QueueCreate(Strict):
     quota_pf16: float | None = Field(None, ge=0)
     priority_class: int = Field(0, ge=-1000, le=1000)
     budget: Decimal | None = Field(None, ge=0, max_digits=18, decimal_places=6)
+    budget_pf16h: float | None = Field(None, ge=0, description="PF16-hours over budget_per; none = unlimited")
+    budget_per: Literal["day", "month"] | None = Field(None, description="UTC day or month a budget counts over; "
+                                                                         "none = all time")
 
 
 class TenantPublic(BaseModel):
@@ -159,6 +168,8 @@ class TenantPublic(BaseModel):
     quota_pf16: float | None
     budget: str | None
     weight: float
+    budget_pf16h: float | None = None
+    budget_per: str | None = None
     queues: list[dict[str, object]]
 
 
@@ -354,6 +365,8 @@ class QueuePublic(BaseModel):
     quota_pf16: float | None
     priority_class: int
     budget: Money | None
+    budget_pf16h: float | None = None
+    budget_per: str | None = None
 
 
 class QueueList(BaseModel):
@@ -442,6 +455,45 @@ class FederationPublic(BaseModel):
     by_site: dict[str, Any]
     by_region: dict[str, Any]
     by_tier: dict[str, Any]
+
+
+class ComplianceFigure(BaseModel):
+    name: str
+    value: float | None
+    unit: str
+    target: str | None
+    ok: bool | None
+
+
+class CompliancePublic(BaseModel):
+    since: float
+    until: float
+    at: float
+    figures: list[ComplianceFigure]
+    pf16h_by_tier: dict[str, float]
+    energy_kwh: float
+    passed: int
+    judged: int
+
+
+class HistoryPoint(BaseModel):
+    at: float
+    infrastructures_up: int
+    pflops_fp16: float
+    pflops_fp32: float
+    utilization_by_tier: dict[str, float]
+    queue: dict[str, int]
+    sites: dict[str, dict[str, float | None]]
+    green_share: float | None
+    hub_pue: float | None
+    pf16h_per_hour: float | None
+
+
+class HistoryPublic(BaseModel):
+    since: float
+    until: float
+    targets: dict[str, float]
+    points: list[HistoryPoint]
 
 
 class HealthPublic(BaseModel):

@@ -23,6 +23,13 @@ Format (all keys but names optional)::
     tenants:
       - {name: lab-a, home_region: shanghai, quota_pf16: 10, budget: 10000,
          queues: [{name: default, priority_class: 0}]}
+      - name: lab-b
+        budget: {pf16h: 500, per: month}     # at most 500 PF16-h a month across every site
+        queues:
+          - {name: default, quota_pf16: 2, budget: {money: 800, pf16h: 40, per: day}}
+
+A ``budget`` (tenant or queue) is a number (money, all time) or a mapping of ``money`` and/or
+``pf16h`` with an optional ``per: day | month`` (UTC calendar periods; all time without it).
 
 ``load_federation`` accepts a path or the name of a packaged federation
 (``suanli/data/federations/<name>.yaml``).
@@ -40,6 +47,7 @@ from suanli.domain.accelerators import Catalog, default_catalog
 from suanli.domain.errors import ConfigError, InvalidInput
 from suanli.domain.federation import (
     ENGINE_OPTIONS,
+    BudgetPer,
     EngineKind,
     Federation,
     Link,
@@ -156,6 +164,25 @@ def engine_options(m: Any, engine: EngineKind, where: str) -> tuple[tuple[str, s
     return tuple(sorted((str(k), str(v)) for k, v in m.items()))
 
 
+def _budget(m: Mapping[str, Any], where: str) -> tuple[float | None, float | None, BudgetPer | None]:
+    """A ``budget`` field: a number (money, all time) or ``{money, pf16h, per}``."""
+    raw = f.get(m, "budget", where, None)
+    if raw is None or (isinstance(raw, int | float) and not isinstance(raw, bool)):
+        return f.number(m, "budget", where, None, minimum=0), None, None
+    bw = f.path(where, "budget")
+    if not isinstance(raw, Mapping):
+        raise InvalidInput("must be a number (money) or a mapping", field=bw, value=raw,
+                           fix="write e.g. budget: 10000, or budget: {pf16h: 500, per: month}")
+    f.check_keys(raw, bw, ("money", "pf16h", "per"))
+    money = f.number(raw, "money", bw, None, minimum=0)
+    pf16h = f.number(raw, "pf16h", bw, None, minimum=0)
+    if money is None and pf16h is None:
+        raise InvalidInput("a budget needs money or pf16h", field=bw, value=dict(raw),
+                           fix="add money: 1000 and/or pf16h: 500")
+    per = f.choice(raw, "per", bw, BudgetPer) if raw.get("per") is not None else None
+    return money, pf16h, per
+
+
 def _tenant(m: Mapping[str, Any], where: str) -> Tenant:
     f.check_keys(m, where, ("name", "home_region", "queues", "quota_pf16", "budget", "weight"))
     queues = []
@@ -163,10 +190,12 @@ def _tenant(m: Mapping[str, Any], where: str) -> Tenant:
         qw = f.path(f.path(where, "queues"), j)
         q = f.mapping(q, qw)
         f.check_keys(q, qw, ("name", "quota_pf16", "priority_class", "budget"))
+        money, pf16h, per = _budget(q, qw)
         queues.append(Queue(name=f.text(q, "name", qw), quota_pf16=f.number(q, "quota_pf16", qw, None, minimum=0),
                             priority_class=f.integer(q, "priority_class", qw, 0),
-                            budget=f.number(q, "budget", qw, None, minimum=0)))
+                            budget=money, budget_pf16h=pf16h, budget_per=per))
+    money, pf16h, per = _budget(m, where)
     return Tenant(name=f.text(m, "name", where), home_region=f.get(m, "home_region", where, None),
                   queues=tuple(queues), quota_pf16=f.number(m, "quota_pf16", where, None, minimum=0),
-                  budget=f.number(m, "budget", where, None, minimum=0),
+                  budget=money, budget_pf16h=pf16h, budget_per=per,
                   weight=f.number(m, "weight", where, 1.0, positive=True))

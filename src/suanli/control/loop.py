@@ -9,10 +9,15 @@
 4. Bind: each placement in its own transaction: job pending -> placed (a conditional update, so
    a job cancelled meanwhile is simply forgotten), the placement row, the audit record.
 5. Preempt: victims move to ``preempted`` and their agents are asked to kill them; they return
-   to ``pending`` when the agent confirms (``services.lifecycle``). A job the profile migrates is
+   to ``pending`` when the agent confirms (``services.lifecycle``). The cycle also preempts running
+   preemptible work whose tenant or queue has spent a budget (``scheduling.limits.budget_stops``:
+   the cycle runs for that even with nothing pending), with that reason in the job and the audit log. A job the profile migrates is
    preempted by itself here (its new placement is skipped in step 4, as it is not pending) and
    placed again by a later cycle, from its last checkpoint.
 6. Record why every job left pending was not placed; reject what can never run.
+7. The market: a spot round and billing, every ``SUANLI_MARKET_S`` (``control.market``).
+8. History: a sample a minute for the compliance report and the dashboard's plots
+   (``services.compliance.record_history``); a failure there is logged and the cycle goes on.
 
 A crash anywhere leaves every job either still pending or bound exactly once. On PostgreSQL
 every transaction of a cycle is fenced by the leader (``control.leader``): a leader that lost
@@ -32,7 +37,8 @@ import numpy as np
 
 from suanli.control.leader import LostLeadership
 from suanli.control.market import market_step
-from suanli.scheduling import CycleResult, load_profile, schedule
+from suanli.scheduling import CycleResult, budget_stops, load_profile, schedule
+from suanli.services.compliance import record_history
 from suanli.services.ids import new_id
 from suanli.services.lifecycle import end_placement
 from suanli.services.platform import SCHEDULER, Platform
@@ -101,12 +107,13 @@ def preempt(p: Platform, result: CycleResult, now: float) -> int:
             if job is None or job["state"] not in ("placed", "running"):
                 continue
             moving = pre.by_job_id == pre.victim_id   # a migration: requeued, then placed on a faster pool
-            why = "moving to a pool that finishes it sooner" if moving else f"preempted by {pre.by_job_id}"
+            why = pre.reason or ("moving to a pool that finishes it sooner" if moving
+                                 else f"preempted by {pre.by_job_id}")
             if uow.jobs.transition(job["id"], job["state"], "preempted", updated_at=now, reason=why):
                 if job["placement_id"]:
                     uow.jobs.update_placement(job["placement_id"], kill_requested=True, kill_reason="preempt")
                 uow.audit.record(now, SCHEDULER.actor, SCHEDULER.role, "job.preempted", job["id"],
-                                 by=pre.by_job_id, lost_pf16h=round(pre.lost_pf16h, 6))
+                                 by=pre.by_job_id, reason=why, lost_pf16h=round(pre.lost_pf16h, 6))
                 done += 1
     return done
 
@@ -120,9 +127,10 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
     snap = built.snapshot
     # with nothing pending the cycle still runs while a checkpointing job could move (the
     # profile's migrations: free capacity, e.g. a faster site that came up, takes over running work)
-    profile = load_profile(p.settings.profile) if snap.pending or any(
+    stops = budget_stops(snap)      # running preemptible work of a tenant or queue whose budget is spent
+    profile = load_profile(p.settings.profile) if snap.pending or stops or any(
         r.job.checkpoint_interval_s for r in snap.running) else None
-    if profile is not None and (snap.pending or profile.migrate):
+    if profile is not None and (snap.pending or stops or profile.migrate):
         result = schedule(snap, profile, rng)                              # 3
         attempts = {j: r["attempts"] for j, r in built.pending_rows.items()}
         report.placed = bind(p, result, built.pool_ids, attempts, now)      # 4
@@ -136,6 +144,12 @@ def run_cycle(p: Platform, rng: np.random.Generator) -> CycleReport:
                     report.rejected += 1
         report.pending = len(result.pending)
     market_step(p, now)                                                     # 7: spot round, billing
+    try:
+        record_history(p, now)                                              # 8: a history sample a minute
+    except LostLeadership:
+        raise
+    except Exception:  # the plots may miss a sample; scheduling must not stop for it
+        log.exception("history sample failed")
     report.seconds = time.perf_counter() - t0
     return report
 
@@ -164,6 +178,7 @@ class SchedulerLoop:
             fence = getattr(self.leader, "fence", None)
             p = dataclasses.replace(self.p, fence=fence) if fence is not None else self.p
             report = run_cycle(p, self.rng)
+            self.p.metrics.cycle_seconds.observe(report.seconds)
             self.cycles += 1
             if report.placed or report.preempted or report.lost_sites or report.rejected:
                 log.info("cycle: %s", report)

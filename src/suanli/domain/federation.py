@@ -8,6 +8,7 @@ green share in [0, 1]. Links are symmetric unless both directions are given.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 
 from suanli.domain.accelerators import Accelerator, Catalog
@@ -99,22 +100,49 @@ class Site:
         return sum(p.capacity for p in self.pools)
 
 
+class BudgetPer(str, Enum):
+    """What a budget counts over: a UTC calendar day or month (a budget without one counts all time)."""
+
+    DAY = "day"
+    MONTH = "month"
+
+
+def budget_period_start(per: BudgetPer | str | None, now: float) -> float:
+    """The start (seconds UTC) of the budget period that contains ``now``; 0 for all time."""
+    if per is None or per == "":
+        return 0.0
+    t = datetime.fromtimestamp(now, tz=UTC)
+    start = t.replace(hour=0, minute=0, second=0, microsecond=0)
+    if BudgetPer(per) is BudgetPer.MONTH:
+        start = start.replace(day=1)
+    return start.timestamp()
+
+
 @dataclass(frozen=True, slots=True)
 class Queue:
+    """A tenant's queue. Limits (None = unlimited): ``quota_pf16`` PFLOPS(FP16) held at once;
+    ``budget`` money and ``budget_pf16h`` PF16-hours, each over ``budget_per`` (None = all time)."""
+
     name: str
     quota_pf16: float | None = None
     priority_class: int = 0
     budget: float | None = None
+    budget_pf16h: float | None = None
+    budget_per: BudgetPer | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
+    """A tenant; its limits are those of ``Queue``, over all of its queues together."""
+
     name: str
     home_region: str | None = None
     queues: tuple[Queue, ...] = (Queue("default"),)
     quota_pf16: float | None = None
     budget: float | None = None
     weight: float = 1.0
+    budget_pf16h: float | None = None
+    budget_per: BudgetPer | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ Public API::
 
 from suanli.scheduling.cycle import schedule
 from suanli.scheduling.explain import explain_job
+from suanli.scheduling.limits import budget_stops
 from suanli.scheduling.profile import Profile, load_profile, packaged_profiles, parse_profile
 from suanli.scheduling.snapshot import make_snapshot
 from suanli.scheduling.table import PoolTable, build_pool_table
@@ -15,6 +16,7 @@ from suanli.scheduling.types import (
     PendingReason,
     Placement,
     Preemption,
+    QueueState,
     Reservation,
     RunningJob,
     Snapshot,
@@ -22,7 +24,7 @@ from suanli.scheduling.types import (
 )
 
 __all__ = [
-    "CycleResult", "PendingReason", "Placement", "PoolTable", "Preemption", "Profile", "Reservation",
-    "RunningJob", "Snapshot", "TenantState", "build_pool_table", "explain_job", "load_profile",
+    "CycleResult", "PendingReason", "Placement", "PoolTable", "Preemption", "Profile", "QueueState", "Reservation",
+    "RunningJob", "Snapshot", "TenantState", "budget_stops", "build_pool_table", "explain_job", "load_profile",
     "make_snapshot", "packaged_profiles", "parse_profile", "schedule",
 ]

@@ -24,6 +24,7 @@ import numpy as np
 from suanli.domain.jobs import Job
 from suanli.domain.units import SECONDS_PER_HOUR
 from suanli.metering.compute import intensity_of
+from suanli.scheduling.limits import Account, Key, accounts_of, pf16h_of
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import BoolArray, FloatArray, IntArray, Snapshot, TenantState
 
@@ -44,8 +45,7 @@ class CycleState:
 
     table: PoolTable
     free: IntArray
-    in_use_pflops: dict[str, float]
-    budget_left: dict[str, float | None]
+    accounts: dict[Key, Account]        # quotas and budgets of tenants and queues (``scheduling.limits``)
     carbon_g: FloatArray
     price: FloatArray
     observed_total: IntArray | None = None
@@ -71,8 +71,7 @@ class CycleState:
         return cls(
             table=t,
             free=snap.free.copy(),
-            in_use_pflops={k: v.in_use_pflops for k, v in snap.tenants.items()},
-            budget_left={k: v.budget_left for k, v in snap.tenants.items()},
+            accounts=accounts_of(snap),
             carbon_g=snap.carbon_g_per_kwh if snap.carbon_g_per_kwh is not None else t.carbon_g,
             price=snap.price_per_pf16h if snap.price_per_pf16h is not None else t.price,
             observed_total=snap.observed_total,
@@ -185,6 +184,14 @@ class JobVectors:
         return out
 
     @property
+    def pf16h(self) -> FloatArray:
+        """PF16-hours the job would be metered for on each pool (peak FP16 x accelerators x run time)."""
+        hit = self._cache.get("pf16h")
+        if hit is None:
+            hit = self._cache["pf16h"] = pf16h_of(self.runtime_s, self.table.fp16_tflops, self.job.gpus)
+        return hit
+
+    @property
     def pflops(self) -> FloatArray:
         out: FloatArray = self.table.fp16_tflops * (self.job.gpus / 1000.0)
         return out
@@ -199,6 +206,7 @@ class JobVectors:
             "energy_kwh": self.work * float(self.rates.energy[pool]),
             "carbon_kg": self.work * float(self.rates.carbon[pool]),
             "pflops": float(self.table.fp16_tflops[pool]) * self.job.gpus / 1000.0,
+            "pf16h": runtime * float(self.table.fp16_tflops[pool]) * self.job.gpus / 1000.0 / SECONDS_PER_HOUR,
         }
 
 

@@ -1,5 +1,6 @@
 """The scheduling cycle: ``schedule(snapshot, profile, rng) -> CycleResult``. Pure.
 
+0. Preempt running preemptible jobs whose tenant or queue has spent a budget (``limits.budget_stops``).
 1. Order the pending jobs (the profile's queue sort).
 2. For each job, compute its vectors over all pools and AND the profile's filters.
 3. Score the feasible pools (weighted, normalized 0..100) and place the job on the best one;
@@ -27,6 +28,7 @@ import numpy as np
 from suanli.domain.jobs import Job
 from suanli.domain.units import SECONDS_PER_HOUR
 from suanli.metering.compute import intensity_of
+from suanli.scheduling import limits
 from suanli.scheduling.context import CycleState, JobVectors, job_vectors
 from suanli.scheduling.filters import FILTERS, Filter, all_pools
 from suanli.scheduling.profile import Profile
@@ -167,10 +169,7 @@ class _Cycle:
         self.state.take(pool, job.gpus)
         if self.state.free[pool] + job.gpus >= self.max_free:
             self.max_free = int(self.state.free.max())
-        self.state.in_use_pflops[job.tenant] = self.state.in_use_pflops.get(job.tenant, 0.0) + q["pflops"]
-        left = self.state.budget_left.get(job.tenant)
-        if left is not None:
-            self.state.budget_left[job.tenant] = left - q["cost"]
+        limits.charge(self.state.accounts, job, q["pflops"], q["cost"], q["pf16h"])
         start = self.snap.now
         end = start + q["staging_s"] + q["runtime_s"]
         res = self.reservation
@@ -294,6 +293,7 @@ class _Cycle:
 
     # -- the loop -----------------------------------------------------------------------------
     def run(self) -> CycleResult:
+        self.stop_over_budget()
         order = QUEUE_SORTS.get(self.profile.queue_sort)(self.snap.pending, self.snap.tenants)
         for job in order:
             self.consider(job)
@@ -303,6 +303,18 @@ class _Cycle:
             placements=tuple(self.placements), preemptions=tuple(self.preemptions), pending=self.pending,
             rejected=self.rejected, reservation=self.reservation, order=tuple(j.id for j in order),
         )
+
+    # -- step 0 -------------------------------------------------------------------------------
+    def stop_over_budget(self) -> None:
+        stops = limits.budget_stops(self.snap)
+        if not stops:
+            return
+        running = {r.job.id: r for r in self.snap.running}
+        for pre in stops:
+            r = running[pre.victim_id]
+            self.release(r)
+            limits.charge(self.state.accounts, r.job, -float(self.table.fp16_tflops[r.pool]) * r.count / 1000.0)
+            self.preemptions.append(pre)
 
     # -- step 6 -------------------------------------------------------------------------------
     def migrate(self) -> None:
@@ -364,13 +376,12 @@ class _Cycle:
             return False
         rest = replace(job, duration_s=job.duration_s * left) if job.compute_pf16h is None \
             else replace(job, compute_pf16h=job.compute_pf16h * left)
-        tenant = job.tenant
         old_pflops = float(self.table.fp16_tflops[r.pool]) * r.count / 1000.0
-        self.state.in_use_pflops[tenant] = self.state.in_use_pflops.get(tenant, 0.0) - old_pflops
+        limits.charge(self.state.accounts, job, -old_pflops)
         v = job_vectors(rest, self.snap, self.state)
         mask = self.respects_reservation(v, self.feasible(v)) & sooner
         if not mask.any():
-            self.state.in_use_pflops[tenant] += old_pflops
+            limits.charge(self.state.accounts, job, old_pflops)
             return False
         pool, score, breakdown = self.combiner.best(v, self.state, mask) if self.scores \
             else (int(mask.argmax()), 100.0, {})

@@ -19,6 +19,7 @@ from suanli.domain.jobs import Job
 from suanli.scheduling.context import CycleState, job_vectors
 from suanli.scheduling.cycle import schedule
 from suanli.scheduling.filters import FILTERS
+from suanli.scheduling.limits import after_placements
 from suanli.scheduling.profile import Profile
 from suanli.scheduling.types import CycleResult, Placement, Snapshot
 
@@ -88,13 +89,14 @@ class JobExplanation:
 
 
 def after(snapshot: Snapshot, result: CycleResult) -> Snapshot:
-    """The snapshot with the cycle's placements and preemptions applied to free capacity."""
+    """The snapshot with the cycle's placements and preemptions applied to free capacity, and the
+    placements charged to their tenants' and queues' quotas and budgets."""
     free = snapshot.free.copy()
     for p in result.placements:
         free[p.pool] -= p.count
     for pre in result.preemptions:
         free[pre.pool] += pre.count
-    return replace(snapshot, free=free)
+    return replace(snapshot, free=free, tenants=after_placements(snapshot, result.placements))
 
 
 def explain_in_cycle(snapshot: Snapshot, job_id: str, profile: Profile, rng: np.random.Generator | None = None,

@@ -12,6 +12,7 @@ from typing import Protocol
 import numpy as np
 
 from suanli.domain.registry import Registry
+from suanli.scheduling import limits
 from suanli.scheduling.context import CycleState, JobVectors
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import BoolArray
@@ -130,39 +131,36 @@ class PriceCap:
 
 
 class Quota:
-    """The tenant's PFLOPS(FP16) in use plus this job stays within its quota."""
+    """The PFLOPS(FP16) held by the job's tenant, and by its queue, plus this job stay within each
+    one's quota (``scheduling.limits``)."""
 
     name = "quota"
     static = False
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        quota = v.tenant.quota_pflops
-        if quota is None:
-            return all_pools(v.table)
-        used = state.in_use_pflops.get(v.job.tenant, 0.0)
-        return used + v.pflops <= quota + 1e-9
+        mask = limits.over_quota(limits.of_job(state.accounts, v.job), v.pflops)
+        return all_pools(v.table) if mask is None else mask
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
-        used = state.in_use_pflops.get(v.job.tenant, 0.0)
-        return (f"tenant {v.job.tenant} holds {used:.3f} PFLOPS, +{v.pflops[pool]:.3f} here "
-                f"> quota {v.tenant.quota_pflops:g}")
+        return limits.quota_why(limits.of_job(state.accounts, v.job), float(v.pflops[pool]))
 
 
 class Budget:
-    """The job's predicted cost on the pool is within what is left of the tenant's budget."""
+    """The job's predicted cost and PF16-hours on the pool are within what is left of every budget
+    of its tenant and of its queue (money, PF16-hours; ``scheduling.limits``)."""
 
     name = "budget"
     static = False
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        left = state.budget_left.get(v.job.tenant)
-        if left is None:
+        accounts = limits.of_job(state.accounts, v.job)
+        if not any(a.money_left is not None or a.pf16h_left is not None for a in accounts):
             return all_pools(v.table)
-        return v.cost <= left
+        mask = limits.over_budget(accounts, v.cost, v.pf16h)
+        return all_pools(v.table) if mask is None else mask
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
-        left = state.budget_left.get(v.job.tenant) or 0.0
-        return f"predicted cost {v.cost[pool]:.2f} > budget left {left:.2f} of tenant {v.job.tenant}"
+        return limits.budget_why(limits.of_job(state.accounts, v.job), float(v.cost[pool]), float(v.pf16h[pool]))
 
 
 class Deadline:

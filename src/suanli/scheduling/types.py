@@ -41,14 +41,33 @@ class RunningJob:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueState:
+    """A tenant's queue this cycle: its declared limits (None = unlimited) and what is left of them."""
+
+    in_use_pflops: float = 0.0         # PFLOPS(FP16) its jobs hold right now (quota)
+    quota_pflops: float | None = None
+    budget_left: float | None = None   # money left of ``budget`` this budget period
+    pf16h_left: float | None = None    # PF16-hours left of ``budget_pf16h`` this budget period
+    budget: float | None = None        # declared money budget (for the reasons)
+    budget_pf16h: float | None = None  # declared PF16-hour budget (for the reasons)
+    budget_per: str = ""               # "day", "month" or "" (all time)
+
+
+@dataclass(frozen=True, slots=True)
 class TenantState:
-    """What the scheduler needs to know of a tenant this cycle."""
+    """What the scheduler needs to know of a tenant this cycle. Its own limits are the fields
+    below; its queues' limits are ``queues`` (a job counts against both, ``scheduling.limits``)."""
 
     usage_pf16h: float = 0.0          # decayed PF16-hours used (fair share)
     in_use_pflops: float = 0.0        # PFLOPS(FP16) held right now (quota)
     quota_pflops: float | None = None  # None = unlimited
     budget_left: float | None = None   # money left; None = unlimited
     weight: float = 1.0
+    pf16h_left: float | None = None    # PF16-hours left of ``budget_pf16h``; None = unlimited
+    budget: float | None = None        # declared money budget (for the reasons)
+    budget_pf16h: float | None = None  # declared PF16-hour budget (for the reasons)
+    budget_per: str = ""               # "day", "month" or "" (all time)
+    queues: Mapping[str, QueueState] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -94,6 +113,7 @@ class Preemption:
     count: int
     by_job_id: str
     lost_pf16h: float
+    reason: str = ""       # set when no job preempts it (a budget that ran out, ``scheduling.limits``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,20 +18,24 @@ are skipped, so offering a record twice (or from two processes at once) bills it
 ``batch_id`` names the batch's ledger transaction and must not have been used by an earlier batch
 that stored lines (``bill_all`` derives ids from a ``run_id``: give each run its own).
 
-``bill_ended`` is the platform's periodic billing step, in numbered steps, all in **one** unit of
-work (one database transaction), so a crash anywhere - including between pricing and posting -
-leaves nothing, and the next run bills those placements:
+``bill_ended`` is the platform's periodic billing step. It bills running work every metering
+period (``Settings.meter_s``, an hour by default) and ended work to its end, in numbered steps, all
+in **one** unit of work (one database transaction), so a crash anywhere - including between pricing
+and posting - leaves nothing, and the next run bills those periods:
 
-1. read ended placements not billed yet (``uow.ledger.unbilled_placements``);
-2. turn each into meter records (pure: ``market.usage.placement_records``): its PF16-hours
-   (metered when it ended) drawn first on the tenant's spot trades of that grade and region
-   (preemptible jobs only), then on its open reservation there, the rest on-demand; a placement
-   ``lost`` because its site lost its agent is the site's fault: its records carry the SLA flag;
+1. read the placements with usage due (``uow.ledger.placements_to_meter``): running ones with a
+   complete period not billed yet, ended ones not billed to their end;
+2. turn each due period into meter records (pure: ``market.usage.due_periods`` then
+   ``placement_records``): its PF16-hours drawn first on the tenant's spot trades of that grade and
+   region (preemptible jobs only), then on its open reservation there, the rest on-demand; a
+   placement ``lost`` because its site lost its agent is the site's fault: its records carry the
+   SLA flag;
 3. add one record per reservation whose window has ended, charging what was not drawn
    (``market.billing.unused_reservation_record``);
 4. price and post them with ``bill_batch`` over ``uow.ledger`` (``after_pricing`` is the crash
-   test's hook; on-demand records at the list-price version in force at their start), mark the
-   placements billed and set each one's cost to what its lines charged;
+   test's hook; on-demand records at the list-price version in force at their start), record
+   how many periods of each placement are billed, mark ended placements billed and set each one's
+   cost to what all its lines charged;
 5. commit.
 """
 
@@ -48,7 +52,7 @@ from suanli.market.billing import Billing, TermsBook, bill, invoice, payouts, un
 from suanli.market.invoice import InvoiceLine, MeterRecord
 from suanli.market.ledger import PLATFORM_FEES, Transaction, provider_account
 from suanli.market.money import ZERO, cents_to_money
-from suanli.market.usage import placement_records
+from suanli.market.usage import due_periods, placement_records
 from suanli.services.access import require
 from suanli.services.errors import NotFound
 from suanli.services.ids import new_id
@@ -129,12 +133,12 @@ def _trade(t: dict[str, Any]) -> Trade:
 
 def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billing], None] | None = None,
                now: float | None = None) -> dict[str, Any]:
-    """Bill what ended since the last run (see the module docstring). Returns counts."""
+    """Bill the usage due since the last run (see the module docstring). Returns counts."""
     now = p.now() if now is None else now
     with p.uow() as uow:
         uow.ledger.lock_for_billing()
         history = price_history(p, uow)
-        rows = uow.ledger.unbilled_placements(limit)                                     # 1
+        rows = uow.ledger.placements_to_meter(now, p.settings.meter_s, limit)             # 1
         ended_res = [r for r in uow.market.reservations(status="open") if r["end"] <= now]
         if not rows and not ended_res:
             return {"placements": 0, "lines": 0}
@@ -144,18 +148,29 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
         states = {rid: state_of(r) for rid, r in reservations.items()}
         used = {tid: Decimal(t["used"]) for tid, t in trades.items()}
         records: list[MeterRecord] = []
+        marks: dict[str, int] = {}
         for row in rows:                                                                   # 2
-            grades = history.book_at(float(row["started_at"])).grades
-            records += placement_records(grades.grade_of(p.catalog.get(row["accelerator"])), row,
-                                         sites.get(row["site"], {}), trades, used, states, now)
+            acc = p.catalog.get(row["accelerator"])
+            ended = row["ended_at"] is not None
+            periods = due_periods(float(row["started_at"]), float(row["ended_at"]) if ended else now, ended=ended,
+                                  period_s=p.settings.meter_s, done=int(row["periods"]), fp16_tflops=acc.fp16_tflops,
+                                  count=int(row["count"]), total_pf16h=float(row["pf16h"] or 0.0))
+            for period in periods:        # each period's grade under the rules in force when it started
+                grade = history.book_at(period.start).grades.grade_of(acc)
+                records += placement_records(grade, row, sites.get(row["site"], {}), trades, used, states, now,
+                                             period)
+            if periods:
+                marks[row["id"]] = periods[-1].n + 1
         for r in ended_res:                                                                # 3
             records.append(unused_reservation_record(states[r["id"]]))
         terms = TermsBook(history.book_at(now), reservations={rid: s.contract for rid, s in states.items()},
                           trades={tid: _trade(t) for tid, t in trades.items()}, history=history)
-        uow.ledger.mark_billed([r["id"] for r in rows], now)
+        ended_rows = [r["id"] for r in rows if r["ended_at"] is not None]
+        uow.ledger.mark_billed(ended_rows, now)
+        uow.ledger.set_meter_marks(marks)
         result = bill_batch(uow.ledger, records, terms, batch_id=new_id("bill"), at=now,   # 4
                             after_pricing=after_pricing)
-        _set_billed_cost(uow, [r["id"] for r in rows], result)
+        _set_billed_cost(uow, [r for r in rows if r["ended_at"] is not None])
         for tid, u in used.items():
             if u != Decimal(trades[tid]["used"]):
                 uow.market.set_trade_used(tid, u)
@@ -164,19 +179,18 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
             if s.used != Decimal(reservations[rid]["used"]) or rid in ended_ids:
                 uow.market.update_reservation(rid, used=s.used,
                                               **({"status": "settled"} if rid in ended_ids else {}))
-        if rows or ended_res:
-            uow.audit.record(now, "scheduler", "operator", "billing.run",
-                             result.transaction.id if result.transaction else "-", placements=len(rows),
-                             lines=len(result.columns))
+        uow.audit.record(now, "scheduler", "operator", "billing.run",
+                         result.transaction.id if result.transaction else "-", placements=len(rows),
+                         ended=len(ended_rows), lines=len(result.columns))
     return {"placements": len(rows), "lines": len(result.columns)}                         # 5
 
 
-def _set_billed_cost(uow: Any, placement_ids: list[str], result: Billing) -> None:
-    """A billed placement's cost is what its invoice lines charged (usage reads it)."""
-    if not placement_ids:
+def _set_billed_cost(uow: Any, ended: list[dict[str, Any]]) -> None:
+    """An ended placement billed to its end costs what all its invoice lines charged (usage reads it)."""
+    if not ended:
         return
-    cents = dict.fromkeys(placement_ids, 0)
-    for meter_id, amount in zip(result.columns.meter_id, result.columns.amount_cents, strict=True):
+    cents = {r["id"]: 0 for r in ended}
+    for meter_id, amount in uow.ledger.job_line_amounts(sorted({r["job_id"] for r in ended})):
         pid = meter_id.split(":", 1)[0]
         if pid in cents:
             cents[pid] += amount

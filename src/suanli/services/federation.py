@@ -13,8 +13,9 @@ from typing import Any
 
 from suanli.config.federation_file import load_federation
 from suanli.domain.errors import InvalidInput, UnknownName
-from suanli.domain.federation import EngineKind, Federation, Link, Pool, Region, Site, Tenant, Tier
+from suanli.domain.federation import BudgetPer, EngineKind, Federation, Link, Pool, Region, Site, Tenant, Tier
 from suanli.domain.federation import Queue as DomainQueue
+from suanli.metering.capacity import Capacity
 from suanli.services.access import require
 from suanli.services.errors import Conflict, Forbidden, NotFound
 from suanli.services.platform import Caller, Platform
@@ -225,19 +226,37 @@ def load_domain_federation(p: Platform, uow: UnitOfWork) -> tuple[Federation, di
     queues = uow.tenancy.queues()
     for t in uow.tenancy.tenants():
         tq = tuple(DomainQueue(q["name"], q["quota_pf16"], q["priority_class"],
-                               float(q["budget"]) if q["budget"] is not None else None)
+                               float(q["budget"]) if q["budget"] is not None else None, q["budget_pf16h"],
+                               BudgetPer(q["budget_per"]) if q["budget_per"] else None)
                    for q in queues if q["tenant"] == t["name"])
         tenants.append(Tenant(t["name"], t["home_region"], tq or (DomainQueue("default"),), t["quota_pf16"],
-                              float(t["budget"]) if t["budget"] is not None else None, t["weight"]))
+                              float(t["budget"]) if t["budget"] is not None else None, t["weight"],
+                              t["budget_pf16h"], BudgetPer(t["budget_per"]) if t["budget_per"] else None))
     fed = Federation(name="store", regions=regions, links=links, sites=tuple(sites), tenants=tuple(tenants))
     out = (fed, pool_ids, version)
     p.cache.federation = out
     return out
 
 
+def _per(per: BudgetPer | None) -> str | None:
+    return per.value if per is not None else None
+
+
+def schedulable_now(p: Platform, uow: UnitOfWork, fed: Federation) -> tuple[set[str], Capacity]:
+    """The sites that are up (active, agent holding its lease) and their schedulable capacity: each
+    pool at the smaller of its declared size and what its engine reported within three leases."""
+    from suanli.metering.capacity import schedulable_capacity
+
+    up = {s["name"] for s in uow.federation.sites() if s["state"] == "active" and s["health"] == "up"}
+    now = p.now()
+    observed = {(pl["site"], pl["name"]): n for pl in uow.federation.pools()
+                if (n := fresh_observation(pl, now, p.settings.lease_s)) is not None}
+    return up, schedulable_capacity(fed, up, observed)
+
+
 def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
     """Capacity in PFLOPS FP16/FP32 by site, region and tier; utilization; the queue."""
-    from suanli.metering.capacity import capacity_summary, schedulable_capacity
+    from suanli.metering.capacity import capacity_summary
 
     require(caller, "operator", "provider", "tenant")
     with p.uow() as uow:
@@ -245,13 +264,9 @@ def federation_summary(p: Platform, caller: Caller) -> dict[str, Any]:
         counts = uow.jobs.count_by_state()
         active = uow.jobs.placements(states=("assigned", "leased", "running"), limit=100000)
         sites = {s["name"]: s for s in uow.federation.sites()}
-        pools = uow.federation.pools()
+        _, schedulable = schedulable_now(p, uow, fed)
     summary = capacity_summary(fed).as_dict()
-    up = {n for n, s in sites.items() if s["state"] == "active" and s["health"] == "up"}
-    now = p.now()
-    observed = {(pl["site"], pl["name"]): n for pl in pools
-                if (n := fresh_observation(pl, now, p.settings.lease_s)) is not None}
-    summary["schedulable"] = schedulable_capacity(fed, up, observed).as_dict()
+    summary["schedulable"] = schedulable.as_dict()
     used: dict[str, int] = {}
     for pl in active:
         used[pl["site"]] = used.get(pl["site"], 0) + pl["count"]
@@ -303,10 +318,12 @@ def seed_from_file(p: Platform, name_or_path: str) -> Federation:
             if uow.tenancy.tenant(t.name) is None:
                 uow.tenancy.add_tenant(name=t.name, home_region=t.home_region, quota_pf16=t.quota_pf16,
                                        budget=Decimal(str(t.budget)) if t.budget is not None else None,
+                                       budget_pf16h=t.budget_pf16h, budget_per=_per(t.budget_per),
                                        weight=t.weight, created_at=now)
                 for q in t.queues:
                     uow.tenancy.add_queue(tenant=t.name, name=q.name, quota_pf16=q.quota_pf16,
                                           priority_class=q.priority_class,
-                                          budget=Decimal(str(q.budget)) if q.budget is not None else None)
+                                          budget=Decimal(str(q.budget)) if q.budget is not None else None,
+                                          budget_pf16h=q.budget_pf16h, budget_per=_per(q.budget_per))
         uow.audit.record(now, SYSTEM.actor, SYSTEM.role, "federation.seed", str(name_or_path))
     return fed

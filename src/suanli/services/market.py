@@ -90,12 +90,6 @@ def market_class_prices(p: Platform, uow: UnitOfWork, table: Any) -> dict[str, n
     return out
 
 
-def market_spent(uow: UnitOfWork) -> dict[str, float]:
-    """Per tenant, what its budget has paid: invoiced charges net of SLA credits, plus the metered
-    cost of placements not billed yet."""
-    return uow.ledger.spent_by_tenant()  # type: ignore[no-any-return]
-
-
 def prices(p: Platform, caller: Caller) -> dict[str, Any]:
     """The catalog: every product's list price, the fee, grade rules, each pool's grade and ask, and
     the last clearing price per spot book."""

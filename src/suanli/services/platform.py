@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from suanli.domain.accelerators import Catalog, default_catalog
+from suanli.domain.errors import InvalidInput
+from suanli.services.metrics import ProcessMetrics
 from suanli.store.db import Database
 from suanli.store.uow import UnitOfWork
 
@@ -24,12 +26,15 @@ class Settings:
     seed: int = 0
     token_cache_s: float = 5.0     # how long a verified token stays cached in a process
     market_s: float = 5.0          # the market's periodic step (spot clearing, billing)
+    meter_s: float = 3600.0        # metering period: running work is billed at least this often
     market_prices: str | None = None   # a price book YAML instead of the packaged one
     market_grades: str | None = None   # grade rules YAML instead of the packaged ones
     log_cap: int = 10 * 2**20 + 2**16  # bytes of one placement's output the store keeps (agents keep 10 MiB)
     max_body: int = 1 << 20        # bytes of a request body; larger ones get 413 (0 = no limit)
     submit_rate: float = 2000.0    # job submissions per second per tenant per API process (0 = no limit)
     submit_burst: float = 4000.0   # ... of which this many at once (the token bucket's size)
+    history_s: float = 60.0        # the leader writes a history sample this often (services.compliance)
+    history_days: float = 90.0     # ... and keeps this many days of them
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -40,12 +45,29 @@ class Settings:
                    cycle_s=float(env.get("SUANLI_CYCLE_S", cls.cycle_s)),
                    profile=env.get("SUANLI_PROFILE", cls.profile),
                    market_s=float(env.get("SUANLI_MARKET_S", cls.market_s)),
+                   meter_s=_positive(env, "SUANLI_METER_S", cls.meter_s),
                    market_prices=env.get("SUANLI_MARKET_PRICES") or None,
                    market_grades=env.get("SUANLI_MARKET_GRADES") or None,
                    log_cap=int(env.get("SUANLI_LOG_CAP", cls.log_cap)),
                    max_body=int(env.get("SUANLI_MAX_BODY", cls.max_body)),
                    submit_rate=float(env.get("SUANLI_SUBMIT_RATE", cls.submit_rate)),
-                   submit_burst=float(env.get("SUANLI_SUBMIT_BURST", cls.submit_burst)))
+                   submit_burst=float(env.get("SUANLI_SUBMIT_BURST", cls.submit_burst)),
+                   history_s=float(env.get("SUANLI_HISTORY_S", cls.history_s)),
+                   history_days=float(env.get("SUANLI_HISTORY_DAYS", cls.history_days)))
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0 or value == float("inf"):
+        raise InvalidInput("must be a number of seconds > 0", field=name, value=raw,
+                           fix=f"set {name} to e.g. {default:g}, or unset it")
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +114,7 @@ class Platform:
     clock: Callable[[], float] = time.time
     catalog: Catalog = field(default_factory=default_catalog)
     cache: Caches = field(default_factory=Caches)
+    metrics: ProcessMetrics = field(default_factory=ProcessMetrics)  # services.metrics: this process's /metrics
     loop: Any = None                # the scheduler loop this process runs, if any (api.server sets it)
     submit_batcher: Any = None      # api.routes.jobs: the submission batcher of this process
     fence: Any = None               # control.loop: the leader's fence, on the cycle's copy of the platform

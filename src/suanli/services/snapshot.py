@@ -18,9 +18,10 @@ import numpy as np
 
 from suanli.market.reserved import PoolUse, reserved_holds
 from suanli.market.spot import spot_view
-from suanli.scheduling import PoolTable, RunningJob, Snapshot, TenantState, build_pool_table, make_snapshot
+from suanli.scheduling import PoolTable, RunningJob, Snapshot, build_pool_table, make_snapshot
 from suanli.services.federation import fresh_observation, load_domain_federation
-from suanli.services.market import market_class_prices, market_spent
+from suanli.services.limits import tenant_states
+from suanli.services.market import market_class_prices
 from suanli.services.platform import Platform
 from suanli.store.jobs import domain_job
 from suanli.store.market import state_of
@@ -65,7 +66,7 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
     observed = {index_of[pl["id"]]: n for pl in uow.federation.pools()
                 if pl["id"] in index_of and (n := fresh_observation(pl, now, p.settings.lease_s)) is not None}
     running = []
-    in_use: dict[str, float] = {}
+    in_use: dict[tuple[str, str | None], float] = {}
     for row in uow.jobs.active_placements_with_jobs():
         idx = index_of.get(row["pool_id"])
         if idx is None:
@@ -75,21 +76,18 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = 5000) -
         start = row["started_at"] or row["created_at"]
         end = row["predicted_end"] or start + job.duration_s
         running.append(RunningJob(job=job, pool=idx, count=row["count"], start=start, expected_end=max(end, now)))
-        in_use[row["tenant"]] = in_use.get(row["tenant"], 0.0) + table.fp16_tflops[idx] * row["count"] / 1000.0
-    usage = uow.jobs.usage_by_tenant()
-    charged = market_spent(uow)   # invoiced by the market (net of SLA credits) + metered cost not billed yet
-    tenants = {}
-    for t in uow.tenancy.tenants():
-        used, spent = usage.get(t["name"], (0.0, 0.0))
-        spent = charged.get(t["name"], spent)
-        tenants[t["name"]] = TenantState(
-            usage_pf16h=used, in_use_pflops=in_use.get(t["name"], 0.0), quota_pflops=t["quota_pf16"],
-            budget_left=float(t["budget"]) - spent if t["budget"] is not None else None, weight=t["weight"])
+        held = table.fp16_tflops[idx] * row["count"] / 1000.0
+        for key in ((row["tenant"], None), (row["tenant"], job.queue)):
+            in_use[key] = in_use.get(key, 0.0) + held
+    prices = market_class_prices(p, uow, table)      # per job class, per pool: a job's one price
+    tenants = tenant_states(p, uow, now, usage=uow.jobs.usage_by_tenant(), in_use=in_use,
+                            price_of_pool={(pid, c): float(col[i]) for c, col in prices.items()
+                                           for i, pid in enumerate(pool_ids)})
     pending_rows = {r["id"]: r for r in uow.jobs.pending(pending_limit)}
     pending = [spot_view(domain_job(r, jobs_cache)) for r in pending_rows.values()]
     hold_reserved_capacity(uow, table, running, {r["tenant"] for r in pending_rows.values()}, free, now)
     snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free,
-                         class_price_per_pf16h=market_class_prices(p, uow, table), observed_total=observed)
+                         class_price_per_pf16h=prices, observed_total=observed)
     return BuiltSnapshot(snapshot=snap, pool_ids=pool_ids, pending_rows=pending_rows)
 
 

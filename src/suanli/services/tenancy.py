@@ -16,7 +16,8 @@ def _dec(v: Any) -> Decimal | None:
 
 
 def create_tenant(p: Platform, caller: Caller, *, name: str, home_region: str | None = None,
-                  quota_pf16: float | None = None, budget: Any = None, weight: float = 1.0) -> dict[str, Any]:
+                  quota_pf16: float | None = None, budget: Any = None, weight: float = 1.0,
+                  budget_pf16h: float | None = None, budget_per: str | None = None) -> dict[str, Any]:
     require(caller, "operator")
     with p.uow() as uow:
         if uow.tenancy.tenant(name):
@@ -25,7 +26,7 @@ def create_tenant(p: Platform, caller: Caller, *, name: str, home_region: str | 
             raise UnknownName("region", home_region, [r["name"] for r in uow.federation.regions()],
                               field="home_region")
         uow.tenancy.add_tenant(name=name, home_region=home_region, quota_pf16=quota_pf16, budget=_dec(budget),
-                               weight=weight, created_at=p.now())
+                               budget_pf16h=budget_pf16h, budget_per=budget_per, weight=weight, created_at=p.now())
         uow.tenancy.add_queue(tenant=name, name="default", priority_class=0)
         uow.audit.record(p.now(), caller.actor, caller.role, "tenant.create", name)
         return _view(uow.tenancy.tenant(name) or {}, uow.tenancy.queues(name))
@@ -69,7 +70,8 @@ def update_tenant(p: Platform, caller: Caller, name: str, **values: Any) -> dict
 
 
 def create_queue(p: Platform, caller: Caller, tenant: str, *, name: str, quota_pf16: float | None = None,
-                 priority_class: int = 0, budget: Any = None) -> dict[str, Any]:
+                 priority_class: int = 0, budget: Any = None, budget_pf16h: float | None = None,
+                 budget_per: str | None = None) -> dict[str, Any]:
     require(caller, "operator")
     with p.uow() as uow:
         if uow.tenancy.tenant(tenant) is None:
@@ -77,7 +79,7 @@ def create_queue(p: Platform, caller: Caller, tenant: str, *, name: str, quota_p
         if uow.tenancy.queue(tenant, name):
             raise Conflict(f"tenant {tenant!r} already has a queue {name!r}", field="name")
         uow.tenancy.add_queue(tenant=tenant, name=name, quota_pf16=quota_pf16, priority_class=priority_class,
-                              budget=_dec(budget))
+                              budget=_dec(budget), budget_pf16h=budget_pf16h, budget_per=budget_per)
         uow.audit.record(p.now(), caller.actor, caller.role, "queue.create", f"{tenant}/{name}")
         row = uow.tenancy.queue(tenant, name) or {}
     p.cache.queues = None

@@ -2,9 +2,10 @@
 placement, summed per job, tenant or site. Finished placements keep the figures written when
 they ended; running ones are metered up to now on every read.
 
-Cost is the job's one price (``market.pricing.pool_price``): until its placement is billed, its
-PF16-hours at the on-demand price of its class and grade in force when it started, rounded to the
-cent as a bill would be; once billed, what its invoice lines charged (``billing.bill_ended`` writes
+Cost is the job's one price (``market.pricing.pool_price``): until its placement is billed, each
+metering period's PF16-hours (``market.usage.due_periods``, as billing splits them) at the
+on-demand price of its class and grade in force when the period started, rounded to the cent as
+its invoice line would be; once billed, what its invoice lines charged (``billing.bill_ended`` writes
 it), which is less where it drew on spot trades or reservations. So for the same jobs, usage's cost
 equals the invoices' charges to the cent.
 """
@@ -16,8 +17,9 @@ from decimal import Decimal
 from typing import Any
 
 from suanli.domain.units import pf16_hours
-from suanli.market.money import quantity_from_float, round_money
+from suanli.market.money import ZERO, round_money
 from suanli.market.pricing import PriceHistory, pool_price
+from suanli.market.usage import due_periods
 from suanli.metering import carbon_kg, energy_kwh
 from suanli.services.access import require
 from suanli.services.errors import NotFound
@@ -39,8 +41,10 @@ def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float, j
     pf = float(pf16_hours(acc.fp16_tflops, placement["count"], seconds))
     kwh = energy_kwh(acc, placement["count"], seconds, site["pue"])
     co2 = carbon_kg(kwh, site["carbon"], site["green_share"])
-    price = pool_price(history or price_history(p, uow), acc, job_class, at=start)
-    cost = round_money(quantity_from_float(pf, "pf16h") * price)
+    history = history or price_history(p, uow)
+    periods = due_periods(start, end, ended=True, period_s=p.settings.meter_s, done=0, fp16_tflops=acc.fp16_tflops,
+                          count=placement["count"], total_pf16h=pf)
+    cost = sum((round_money(x.pf16h * pool_price(history, acc, job_class, at=x.start)) for x in periods), ZERO)
     return {"pf16h": pf, "energy_kwh": kwh, "carbon_kg": co2, "cost": cost}
 
 

@@ -3,6 +3,9 @@ as base64, so the file can be mailed), plus the summary table printed on the ter
 
 Plots: queue length over time per profile; utilization per site per profile, and over time per
 tier for the first profile; JCT CDF per profile; cost and carbon per profile (with the lower bounds); PF16-hours delivered per tier.
+With references (``suanli simulate --references``) the summary gains each profile's ratios to the
+fluid reference, a second table lists the references, and the cost plot draws the cheapest-first
+fluid schedule's cost.
 """
 
 from __future__ import annotations
@@ -31,18 +34,46 @@ def _fmt(value: Any, how: str) -> str:
     return how.format(value)
 
 
+REFERENCES = (("fluid", "fluid chip-mix, fastest pools first (the JCT reference)"),
+              ("fluid_cheapest", "fluid chip-mix, cheapest pools first"),
+              ("bounds", "no-queue bounds (each job alone on its best pool)"))
+
+
 def summary_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     header = ["profile", *(label for _, label, _ in COLUMNS), "JCT/bound", "cost/bound", "carbon/bound"]
+    with_refs = "references" in doc
+    if with_refs:
+        header += ["JCT/fluid", "cost/fluid", "cost/fluid cheapest"]
     rows = []
     for name, m in doc["profiles"].items():
         ratios = m["ratio_to_bound"]
-        rows.append([name, *(_fmt(m[key], how) for key, _, how in COLUMNS),
-                     f"{ratios['jct_mean']:.2f}", f"{ratios['cost']:.2f}", f"{ratios['carbon']:.2f}"])
+        row = [name, *(_fmt(m[key], how) for key, _, how in COLUMNS),
+               f"{ratios['jct_mean']:.2f}", f"{ratios['cost']:.2f}", f"{ratios['carbon']:.2f}"]
+        if with_refs:
+            to_ref = m["ratio_to_references"]
+            row += [f"{to_ref['fluid_jct_mean']:.3f}", f"{to_ref['fluid_cost']:.3f}",
+                    f"{to_ref['fluid_cheapest_cost']:.3f}"]
+        rows.append(row)
     return header, rows
 
 
+def references_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """The references of ``metrics.json``: mean JCT and cost of each (``--references``)."""
+    refs = doc["references"]
+    header = ["reference", "JCT mean s", "cost"]
+    return header, [[label, f"{refs[key]['jct_mean_s']:,.1f}", _fmt(refs[key]["cost"], "{:,.0f}")]
+                    for key, label in REFERENCES]
+
+
 def summary_table(doc: dict[str, Any]) -> str:
-    header, rows = summary_rows(doc)
+    return _text_table(*summary_rows(doc))
+
+
+def references_table(doc: dict[str, Any]) -> str:
+    return _text_table(*references_rows(doc))
+
+
+def _text_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True))]
     lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
@@ -119,6 +150,9 @@ def write_plots(cmp: Comparison, out: Path) -> list[Path]:
         ax.bar(names, vals, color="tab:blue")
         ax.axhline(min(doc["profiles"][n]["bounds"][bound_key] for n in names) / scale, color="tab:red",
                    linestyle="--", label="lower bound")
+        if key == "cost" and "references" in doc:
+            ax.axhline(doc["references"]["fluid_cheapest"]["cost"], color="tab:green", linestyle=":",
+                       label="fluid, cheapest pools first")
         ax.set(title=label)
         ax.tick_params(axis="x", rotation=20)
         ax.legend()
@@ -137,13 +171,29 @@ def write_plots(cmp: Comparison, out: Path) -> list[Path]:
     return paths
 
 
-def write_html(cmp: Comparison, out: Path, plots: list[Path]) -> Path:
-    doc = cmp.document
-    header, rows = summary_rows(doc)
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
     table = "<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>"
     for r in rows:
         table += "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
-    table += "</table>"
+    return table + "</table>"
+
+
+def _references_html(doc: dict[str, Any]) -> str:
+    if "references" not in doc:
+        return ""
+    refs = doc["references"]
+    return (f"<h2>References</h2>{_html_table(*references_rows(doc))}"
+            f"<p>Over the {refs['jobs']:,} jobs some pool can hold. The fluid chip-mix reference is a schedule "
+            "far stronger than any real one: the pools as they are, clairvoyant, free and instant preemption and "
+            "migration at every arrival and completion, a job may spread over several pools; jobs go by seconds "
+            f"left on their fastest pool x accelerators ** {refs['gpu_weight']:g}. Its cost is list price x "
+            "PF16-hours, without egress. JCT/fluid and cost/fluid in the table above are each profile's mean JCT "
+            "and cost over the fastest-first schedule's; cost/fluid cheapest over the cheapest-first one's.</p>")
+
+
+def write_html(cmp: Comparison, out: Path, plots: list[Path]) -> Path:
+    doc = cmp.document
+    table = _html_table(*summary_rows(doc))
     images = "".join(
         f'<figure><img alt="{p.stem}" src="data:image/png;base64,{base64.b64encode(p.read_bytes()).decode()}">'
         f"<figcaption>{p.name}</figcaption></figure>" for p in plots)
@@ -160,6 +210,7 @@ img{{max-width:100%}}</style></head><body>
 <p>Bounds: the mean over jobs of staging + run time on the fastest eligible chip (JCT), the cheapest
 eligible placement (cost) and the cleanest eligible site (carbon); no schedule can beat them.
 Prices are illustrative defaults.</p>
+{_references_html(doc)}
 {images}
 <p>Full numbers: <a href="metrics.json">metrics.json</a>.</p>
 </body></html>

@@ -3,6 +3,9 @@
 
 ``offered_load`` = PF16-hours the trace asks for (each job's duration on its reference chip x
 chips x the chip's dense FP16 peak) / (federation PF16 x the trace's submission span).
+
+With ``references=True`` the document also holds the idealized references of ``references.py``
+(``references``) and each profile its ratios to them (``ratio_to_references``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from suanli.scheduling.table import PoolTable
 from suanli.sim.bounds import job_bounds
 from suanli.sim.engine import SimConfig, Simulator
 from suanli.sim.metrics import r, summarize
+from suanli.sim.references import ratios_to_references, references_document
 from suanli.sim.sinks import Collector, Sink
 from suanli.traces.base import Trace
 
@@ -62,18 +66,21 @@ def offered_load(jobs: Sequence[Job], table: PoolTable) -> float:
 
 def simulate_profiles(trace: Trace, federation: Federation, profiles: Sequence[str], config: SimConfig,
                       progress: Callable[[str, float], None] | None = None,
-                      extra_sinks: Callable[[str], Sequence[Sink]] | None = None) -> Comparison:
+                      extra_sinks: Callable[[str], Sequence[Sink]] | None = None,
+                      references: bool = False) -> Comparison:
     loaded = [load_profile(p) for p in profiles]   # unknown names fail before any work
     table = build_pool_table(federation)
     jobs = trace.jobs
     runs = []
     bounds = None
+    series: tuple[Any, Any] = (None, None)
     for profile in loaded:
         col = Collector(table)
         sinks: list[Sink] = [col, *(extra_sinks(profile.name) if extra_sinks else ())]
         sim = Simulator(table, jobs, profile, config, sinks)
         if bounds is None:
-            bounds = job_bounds(table, jobs, sim.cluster.carbon_series, sim.cluster.price_series)
+            series = (sim.cluster.carbon_series, sim.cluster.price_series)
+            bounds = job_bounds(table, jobs, *series)
         name = profile.name
         result = sim.run(None if progress is None else _bind(progress, name))
         unfinished_deadline = sum(1 for jid in result.rejected if sim.runs[jid].original.deadline is not None)
@@ -92,6 +99,14 @@ def simulate_profiles(trace: Trace, federation: Federation, profiles: Sequence[s
         "profiles": {run.name: run.metrics for run in runs},
     }
     doc["config"]["outages"] = [asdict(o) for o in config.outages]
+    if references:
+        if progress is not None:
+            progress("references", 0.0)
+        doc["references"] = references_document(table, jobs, *series)
+        for metrics in doc["profiles"].values():
+            metrics["ratio_to_references"] = ratios_to_references(metrics, doc["references"])
+        if progress is not None:
+            progress("references", 1.0)
     return Comparison(document=doc, runs=tuple(runs), table=table)
 
 

@@ -3,7 +3,8 @@ integrals over a run so carbon follows the hour a job ran in.
 
 A series is indexed by hours since the simulation's ``start_hour`` (hours since the series'
 own start), wrapping around at its end. Packaged series: ``SG-2021`` (Electricity Maps, direct
-gCO2/kWh, ODbL; see ``suanli/data/carbon/README.md``).
+gCO2/kWh, ODbL; see ``suanli/data/carbon/README.md``), and ``<ZONE>-carbon`` / ``<ZONE>-price``
+for the eight global-grids zones, 2021-2024 (``suanli/data/grids/README.md``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.scheduling.types import FloatArray
 
 PACKAGED = {"SG-2021": "SG_2021_hourly.csv.gz"}
+# hourly carbon and price of the global-grids zones, 2021-2024 (suanli/data/grids/README.md):
+# series "<ZONE>-carbon" (gCO2/kWh, direct) and "<ZONE>-price" (USD/MWh)
+GRID_ZONES = ("AU-NSW", "CA-ON", "DE-LU", "JP-TK", "KR", "SG", "US-CAL-CISO", "US-TEX-ERCO")
+GRID_COLUMNS = {"carbon": 0, "price": 1}
 
 
 @dataclass(frozen=True)
@@ -70,15 +75,36 @@ def parse_series(text: str, name: str, where: str) -> FloatArray:
     return np.asarray(values, dtype=np.float64)
 
 
+def grid_series_names() -> list[str]:
+    return [f"{z}-{kind}" for z in GRID_ZONES for kind in GRID_COLUMNS]
+
+
+def load_grid_series(zone: str, kind: str, start_hour: int = 0) -> HourlySeries:
+    """A zone's hourly carbon (``kind="carbon"``) or price (``"price"``) series, 2021-2024."""
+    if zone not in GRID_ZONES:
+        raise UnknownName("grid zone", zone, list(GRID_ZONES), field="zone")
+    if kind not in GRID_COLUMNS:
+        raise UnknownName("grid series", kind, list(GRID_COLUMNS), field="kind")
+    text = gzip.decompress(resources.files("suanli.data").joinpath("grids", f"{zone}.csv.gz").read_bytes())
+    column = GRID_COLUMNS[kind]
+    values = np.loadtxt(io.StringIO(text.decode("ascii")), delimiter=",", skiprows=1, usecols=column)
+    return HourlySeries(f"{zone}-{kind}", values, start_hour)
+
+
 def load_series(name_or_path: str, start_hour: int = 0) -> HourlySeries:
-    """A packaged series by name (``SG-2021``) or a CSV file ``datetime_utc,value`` (gzip ok)."""
+    """A packaged series by name (``SG-2021``, ``DE-LU-carbon``, ``DE-LU-price``) or a CSV file
+    ``datetime_utc,value`` (gzip ok)."""
+    zone, _, kind = name_or_path.rpartition("-")
+    if zone in GRID_ZONES and kind in GRID_COLUMNS:
+        return load_grid_series(zone, kind, start_hour)
     if name_or_path in PACKAGED:
         data = resources.files("suanli.data").joinpath("carbon", PACKAGED[name_or_path]).read_bytes()
         where = f"<packaged {PACKAGED[name_or_path]}>"
     else:
         path = Path(name_or_path)
         if not path.exists():
-            raise UnknownName("hourly series", name_or_path, sorted(PACKAGED) + ["<path to a CSV file>"],
+            raise UnknownName("hourly series", name_or_path,
+                              sorted(PACKAGED) + grid_series_names() + ["<path to a CSV file>"],
                               field="carbon_series")
         data = path.read_bytes()
         where = str(path)

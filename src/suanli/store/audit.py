@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import Column, Float, Integer, String, Table, Text, insert, select
+from sqlalchemy import Column, Float, Integer, String, Table, Text, case, func, insert, literal, select
 from sqlalchemy.engine import Connection
 
 from suanli.store.db import metadata
@@ -51,3 +51,13 @@ class AuditRepo:
             d["detail"] = json.loads(d["detail"])
             out.append(d)
         return out
+
+    def count_preemptions(self) -> tuple[int, int]:
+        """(preemptions, migrations) the scheduler made: both are recorded as ``job.preempted``; a
+        migration is the one a job made of itself (``by`` is its own id, control.loop.preempt)."""
+        q = select(func.count(), func.sum(case((audit_log.c.detail.like(
+            literal('%"by": "') + audit_log.c.subject + literal('"%')), 1), else_=0))
+        ).where(audit_log.c.action == "job.preempted")
+        n, moved = self.conn.execute(q).one()
+        return int(n or 0) - int(moved or 0), int(moved or 0)
+

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     bindparam,
+    case,
     func,
     insert,
     select,
@@ -237,6 +239,42 @@ class JobRepo:
 
     def pending(self, limit: int = 5000) -> list[dict[str, Any]]:
         q = (select(jobs).where(jobs.c.state == "pending").order_by(jobs.c.submit_time, jobs.c.id).limit(limit))
+        return rows(self.conn.execute(q))
+
+    # -- figures for /metrics (services.metrics) ----------------------------------------------
+    def count_placements(self) -> int:
+        return int(self.conn.execute(select(func.count()).select_from(placements)).scalar_one())
+
+    def held_by_pool(self) -> dict[tuple[str, str], int]:
+        """(site, pool name) -> accelerators held by active placements."""
+        q = (select(placements.c.site, placements.c.pool_name, func.sum(placements.c.count))
+             .where(placements.c.state.in_(ACTIVE_PLACEMENT_STATES))
+             .group_by(placements.c.site, placements.c.pool_name))
+        return {(s, p): int(n or 0) for s, p, n in self.conn.execute(q)}
+
+    def wait_histogram(self, bounds: Iterable[float]) -> tuple[list[int], float, int]:
+        """Queue wait (first start - submission) of every job that started: the cumulative count at
+        or under each bound, the sum of waits and the number of jobs."""
+        first = (select(placements.c.job_id, func.min(placements.c.started_at).label("first"))
+                 .where(placements.c.started_at.is_not(None)).group_by(placements.c.job_id).subquery())
+        wait = first.c.first - jobs.c.submit_time
+        bounds = list(bounds)
+        cols = [func.count(), func.sum(wait)] + [func.sum(case((wait <= b, 1), else_=0)) for b in bounds]
+        r = self.conn.execute(select(*cols).select_from(first.join(jobs, jobs.c.id == first.c.job_id))).one()
+        return [int(c or 0) for c in r[2:]], float(r[1] or 0.0), int(r[0])
+
+    def ended_usage_totals(self) -> dict[str, Any]:
+        """PF16-hours, energy, carbon and cost summed over placements that ended."""
+        q = (select(func.sum(placements.c.pf16h), func.sum(placements.c.energy_kwh),
+                    func.sum(placements.c.carbon_kg), func.sum(placements.c.cost))
+             .where(placements.c.ended_at.is_not(None)))
+        pf, kwh, co2, cost = self.conn.execute(q).one()
+        return {"pf16h": float(pf or 0), "energy_kwh": float(kwh or 0), "carbon_kg": float(co2 or 0),
+                "cost": Decimal(cost or 0)}
+
+    def live_usage_rows(self) -> list[dict[str, Any]]:
+        """Placements that started and have not ended."""
+        q = select(placements).where(placements.c.started_at.is_not(None), placements.c.ended_at.is_(None))
         return rows(self.conn.execute(q))
 
     def usage_by_tenant(self) -> dict[str, tuple[float, float]]:

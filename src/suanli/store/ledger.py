@@ -4,8 +4,11 @@ lines, and the placements whose usage is billed.
 - Postings and invoice lines are integer cents and integer units (10**-6 PF16-h, 10**-4 money per
   PF16-h), exactly as ``market.invoice.InvoiceLine`` holds them, so SQL sums are exact.
 - ``market_invoice_lines.meter_id`` is the primary key: a meter record is billed once only.
-- ``market_billed_placements`` names every placement whose usage is billed (written in the same
-  transaction as its lines): the billing step's "what is left to bill" and a second guard.
+- ``market_billed_placements`` names every ended placement whose usage is billed to its end
+  (written in the same transaction as its lines): the billing step's "what is left to bill" and a
+  second guard.
+- ``market_meter_marks`` holds, per placement, how many of its metering periods are billed (hourly
+  while it runs; written in the same transaction as their lines), so a period is offered once.
 - Every posting belongs to a transaction whose postings sum to zero (checked by ``market.ledger``
   before anything is written).
 
@@ -33,6 +36,7 @@ from sqlalchemy import (
     insert,
     select,
     text,
+    update,
 )
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
@@ -82,12 +86,19 @@ market_invoice_lines = Table(
     Column("tx_id", String(80), nullable=False),
     Index("ix_market_invoice_lines_tenant_start", "tenant", "start"),
     Index("ix_market_invoice_lines_payee", "payee"),
+    Index("ix_market_invoice_lines_job", "job"),
 )
 
 market_billed_placements = Table(
     "market_billed_placements", metadata,
     Column("placement_id", String(32), primary_key=True),
     Column("at", Float, nullable=False),
+)
+
+market_meter_marks = Table(
+    "market_meter_marks", metadata,
+    Column("placement_id", String(32), primary_key=True),
+    Column("periods", Integer, nullable=False),
 )
 
 LINE_FIELDS = ("meter_id", "tenant", "provider", "payee", "job", "site", "grade", "region", "start", "term",
@@ -144,6 +155,14 @@ class LedgerRepo:
             return False
         return True
 
+    def job_line_amounts(self, job_ids: Sequence[str]) -> list[tuple[str, int]]:
+        """(meter id, amount in cents) of every invoice line of these jobs."""
+        if not job_ids:
+            return []
+        t = market_invoice_lines
+        q = select(t.c.meter_id, t.c.amount_cents).where(t.c.job.in_(list(job_ids)))
+        return [(m, int(a)) for m, a in self.conn.execute(q)]
+
     def balances(self) -> dict[str, Decimal]:
         q = select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_cents)).group_by(
             ledger_postings.c.account)
@@ -183,33 +202,61 @@ class LedgerRepo:
         q = select(market_billed_placements.c.placement_id).where(market_billed_placements.c.placement_id.in_(ids))
         return {r[0] for r in self.conn.execute(q)}
 
-    def unbilled_placements(self, limit: int = 1000) -> list[dict[str, Any]]:
-        """Ended placements that ran (had a start) and are not billed yet, oldest end first, with
-        their job's tenant, class and spec."""
+    def placements_to_meter(self, now: float, period_s: float, limit: int = 1000) -> list[dict[str, Any]]:
+        """Placements that ran (had a start) with usage due for billing: ended and not billed to
+        their end, or running with a complete metering period not billed yet. Oldest first, with
+        their job's tenant, class and spec, and ``periods``: how many of their periods are billed."""
         from suanli.store.jobs import jobs, placements
 
-        q = (select(placements, jobs.c.tenant, jobs.c.job_class, jobs.c.spec)
+        done = func.coalesce(market_meter_marks.c.periods, 0)
+        due = placements.c.ended_at.is_not(None) | (placements.c.started_at + (done + 1) * period_s <= now)
+        q = (select(placements, jobs.c.tenant, jobs.c.job_class, jobs.c.spec, done.label("periods"))
              .join(jobs, jobs.c.id == placements.c.job_id)
              .outerjoin(market_billed_placements, market_billed_placements.c.placement_id == placements.c.id)
-             .where(placements.c.ended_at.is_not(None), placements.c.started_at.is_not(None),
-                    market_billed_placements.c.placement_id.is_(None))
-             .order_by(placements.c.ended_at, placements.c.id).limit(limit))
+             .outerjoin(market_meter_marks, market_meter_marks.c.placement_id == placements.c.id)
+             .where(placements.c.started_at.is_not(None), market_billed_placements.c.placement_id.is_(None), due)
+             .order_by(func.coalesce(placements.c.ended_at, placements.c.started_at), placements.c.id).limit(limit))
         return rows(self.conn.execute(q))
 
-    def spent_by_tenant(self) -> dict[str, float]:
-        """What each tenant has been charged (net of SLA credits) on its invoice lines, plus the
-        metered cost of its placements not billed yet."""
-        from suanli.store.jobs import jobs, placements
+    def set_meter_marks(self, periods: dict[str, int]) -> None:
+        """Record how many metering periods of each placement are billed (inside the billing unit)."""
+        if not periods:
+            return
+        known = {r[0] for r in self.conn.execute(select(market_meter_marks.c.placement_id).where(
+            market_meter_marks.c.placement_id.in_(list(periods))))}
+        for pid in known:
+            self.conn.execute(update(market_meter_marks).where(market_meter_marks.c.placement_id == pid)
+                              .values(periods=periods[pid]))
+        fresh = [{"placement_id": pid, "periods": n} for pid, n in periods.items() if pid not in known]
+        if fresh:
+            self.conn.execute(insert(market_meter_marks), fresh)
+
+    def spent_since(self, since: float) -> dict[tuple[str, str | None], tuple[int, int]]:
+        """Per (tenant, queue) - queue None for lines of no job (a reservation's unused part) - what
+        the invoice lines of usage that started at ``since`` or later charged, net of SLA credits
+        (cents), and their PF16-hours (10**-6 units)."""
+        from suanli.store.jobs import jobs
 
         li = market_invoice_lines
-        out = {t: float(c or 0) / 100.0 for t, c in self.conn.execute(
-            select(li.c.tenant, func.sum(li.c.amount_cents - li.c.credit_cents)).group_by(li.c.tenant))}
-        q = (select(jobs.c.tenant, func.sum(placements.c.cost)).join(jobs, jobs.c.id == placements.c.job_id)
+        q = (select(li.c.tenant, jobs.c.queue, func.sum(li.c.amount_cents - li.c.credit_cents),
+                    func.sum(li.c.pf16h_units))
+             .outerjoin(jobs, jobs.c.id == li.c.job).where(li.c.start >= since).group_by(li.c.tenant, jobs.c.queue))
+        return {(t, qn): (int(c or 0), int(u or 0)) for t, qn, c, u in self.conn.execute(q)}
+
+    def unbilled_usage(self) -> list[dict[str, Any]]:
+        """Placements that ran and are not billed to their end, with their job's tenant and queue
+        and how many of their metering periods are billed (``periods``)."""
+        from suanli.store.jobs import jobs, placements
+
+        q = (select(placements.c.id, placements.c.pool_id, placements.c.accelerator, placements.c.count,
+                    placements.c.started_at, placements.c.ended_at, placements.c.pf16h, placements.c.cost,
+                    jobs.c.tenant, jobs.c.queue, jobs.c.job_class,
+                    func.coalesce(market_meter_marks.c.periods, 0).label("periods"))
+             .join(jobs, jobs.c.id == placements.c.job_id)
              .outerjoin(market_billed_placements, market_billed_placements.c.placement_id == placements.c.id)
-             .where(market_billed_placements.c.placement_id.is_(None)).group_by(jobs.c.tenant))
-        for t, c in self.conn.execute(q):
-            out[t] = out.get(t, 0.0) + float(c or 0)
-        return out
+             .outerjoin(market_meter_marks, market_meter_marks.c.placement_id == placements.c.id)
+             .where(placements.c.started_at.is_not(None), market_billed_placements.c.placement_id.is_(None)))
+        return rows(self.conn.execute(q))
 
     def mark_billed(self, placement_ids: list[str], at: float) -> None:
         if placement_ids:

@@ -1,4 +1,6 @@
-"""Tenants and their queues. Quotas are PF16 (PFLOPS FP16 held at once); budgets are money."""
+"""Tenants and their queues. Quotas are PF16 (PFLOPS FP16 held at once); a budget is money
+(``budget``) and/or PF16-hours (``budget_pf16h``), counted over ``budget_per`` (``day``, ``month``, or
+None: all time)."""
 
 from __future__ import annotations
 
@@ -16,6 +18,8 @@ tenants = Table(
     Column("home_region", String(64), nullable=True),
     Column("quota_pf16", Float, nullable=True),
     Column("budget", Numeric(18, 6), nullable=True),
+    Column("budget_pf16h", Float, nullable=True),
+    Column("budget_per", String(8), nullable=True),
     Column("weight", Float, nullable=False, default=1.0),
     Column("created_at", Float, nullable=False),
 )
@@ -27,6 +31,8 @@ queues = Table(
     Column("quota_pf16", Float, nullable=True),
     Column("priority_class", Integer, nullable=False, default=0),
     Column("budget", Numeric(18, 6), nullable=True),
+    Column("budget_pf16h", Float, nullable=True),
+    Column("budget_per", String(8), nullable=True),
 )
 
 

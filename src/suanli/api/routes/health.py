@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4  # what Prometheus 2.x reads
 from sqlalchemy import text
 
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import errors
 from suanli.api.render import JSON, error, ok
 from suanli.api.schemas import HealthPublic
+from suanli.services.metrics import exposition
 from suanli.store.db import READ_ONLY
 
 router = APIRouter(tags=["health"])
@@ -28,14 +30,5 @@ def healthz(p: PlatformDep) -> JSON:
 
 
 @router.get("/metrics", response_class=PlainTextResponse, responses=errors(401, 413, 422, plain=True))
-def metrics(p: PlatformDep, _: CallerDep) -> str:
-    with p.uow() as uow:
-        counts = uow.jobs.count_by_state()
-        sites = uow.federation.sites()
-    lines = ["# HELP suanli_jobs Jobs by state.", "# TYPE suanli_jobs gauge"]
-    lines += [f'suanli_jobs{{state="{s}"}} {n}' for s, n in sorted(counts.items())]
-    lines += ["# HELP suanli_site_up 1 if the site's agent holds its lease.", "# TYPE suanli_site_up gauge"]
-    lines += [f'suanli_site_up{{site="{s["name"]}"}} {int(s["health"] == "up")}' for s in sites]
-    loop = p.loop
-    lines += ["# TYPE suanli_scheduler_cycles_total counter", f"suanli_scheduler_cycles_total {loop.cycles if loop else 0}"]
-    return "\n".join(lines) + "\n"
+def metrics(p: PlatformDep, _: CallerDep) -> Response:
+    return Response(exposition(p), media_type=CONTENT_TYPE_PLAIN_0_0_4)

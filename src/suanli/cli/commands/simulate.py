@@ -19,6 +19,9 @@ def register(sub: Any) -> None:
     p.add_argument("--compare", default="fifo-firstfit,cheapest",
                    help="comma-separated profiles to compare against (default fifo-firstfit,cheapest; '' for none)")
     p.add_argument("--out", type=Path, default=Path("report"), help="output directory (default report/)")
+    p.add_argument("--references", action="store_true",
+                   help="also compute the fluid chip-mix reference (clairvoyant, free preemption and migration) "
+                        "and the no-queue bounds, and each profile's ratio to them (a few seconds)")
     p.add_argument("--no-plots", action="store_true", help="write metrics.json only")
     p.add_argument("--events", type=Path, default=None, help="also write every event, one per line, to this file")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -53,14 +56,16 @@ def run(args: Any) -> int:
         return [logs[name]]
 
     cmp = simulate_profiles(trace, fed, profiles, config, progress=None if args.quiet else ProgressBar(),
-                            extra_sinks=sinks)
+                            extra_sinks=sinks, references=args.references)
     doc = cmp.document
     (args.out / "metrics.json").write_text(cmp.metrics_json(), encoding="utf-8")
-    from suanli.sim.report import summary_table, write_html, write_plots
+    from suanli.sim.report import references_table, summary_table, write_html, write_plots
 
     print(f"trace {trace.name}: {len(trace.jobs):,} jobs; federation {fed.name}: "
           f"{doc['federation']['pflops_fp16']} PFLOPS FP16; offered load {doc['offered_load']:.2f}")
     print(summary_table(doc))
+    if "references" in doc:
+        print(references_table(doc))
     if not args.no_plots:
         plots = write_plots(cmp, args.out)
         write_html(cmp, args.out, plots)

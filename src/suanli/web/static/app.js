@@ -10,6 +10,7 @@ import * as job from "./view-job.js";
 import * as submit from "./view-submit.js";
 import * as usage from "./view-usage.js";
 import * as admin from "./view-admin.js";
+import * as compliance from "./view-compliance.js";
 
 const REFRESH_MS = 3000;
 const VIEWS = {
@@ -18,6 +19,7 @@ const VIEWS = {
   job: { module: job },
   submit: { label: "Submit", module: submit, roles: ["tenant", "operator"] },
   usage: { label: "Usage", module: usage, roles: ["operator", "provider", "tenant"] },
+  compliance: { label: "Compliance", module: compliance, roles: ["operator"] },
   admin: { label: "Tokens & audit", module: admin, roles: ["operator"] },
 };
 
