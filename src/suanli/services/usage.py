@@ -28,10 +28,11 @@ from suanli.services.prices import price_history
 from suanli.store.uow import UnitOfWork
 
 
-def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float, job_class: str,
+def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float, job_class: str | None = None,
           history: PriceHistory | None = None) -> dict[str, Any]:
-    """The figures of one placement of a ``job_class`` job from its start to ``end`` (``history``: the
-    list prices, read from the store if not given)."""
+    """The figures of one placement of a ``job_class`` job (or the placement row's ``job_class``)
+    from its start to ``end`` (``history``: the list prices, read from the store if not given)."""
+    job_class = job_class or placement["job_class"]
     start = placement["started_at"]
     if start is None:
         return {"pf16h": 0.0, "energy_kwh": 0.0, "carbon_kg": 0.0, "cost": Decimal(0)}

@@ -273,8 +273,9 @@ class JobRepo:
                 "cost": Decimal(cost or 0)}
 
     def live_usage_rows(self) -> list[dict[str, Any]]:
-        """Placements that started and have not ended."""
-        q = select(placements).where(placements.c.started_at.is_not(None), placements.c.ended_at.is_(None))
+        """Placements that started and have not ended, with their job's class."""
+        q = (select(placements, jobs.c.job_class).join(jobs, jobs.c.id == placements.c.job_id)
+             .where(placements.c.started_at.is_not(None), placements.c.ended_at.is_(None)))
         return rows(self.conn.execute(q))
 
     def usage_by_tenant(self) -> dict[str, tuple[float, float]]:
