@@ -20,6 +20,9 @@ def main() -> int:
         ("scheduling cycle", [sys.executable, str(HERE / "cycle.py"), "--runs", "3"]),
         ("trace replay", [sys.executable, str(HERE / "replay.py"), "--runs", "3"]),
         ("JCT bound references", [sys.executable, str(HERE / "jct_floor.py")]),
+        ("forecast error on the packaged grid series", [sys.executable, str(HERE / "forecast_error.py")]),
+        ("sweep on Ray, 10 simulations on 2 workers against one after another (3 rounds, medians)",
+         [*SUANLI, "bench", "sweep", "--trace", "msr-itp", "--limit", "10000", "--workers", "2", "--json"]),
     ]
     for name, cmd in steps:
         print(f"== {name}: {' '.join(cmd[1:])}", flush=True)

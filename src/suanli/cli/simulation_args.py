@@ -1,5 +1,7 @@
-"""What ``suanli simulate`` and ``suanli bench replay`` share: parsing the simulation options,
-loading trace and federation from them, and a progress bar on stderr."""
+"""What ``suanli simulate``, ``suanli sweep`` and ``suanli bench replay`` share: the simulation
+options on the command line and a progress bar on stderr. Turning the options into a
+``SimConfig``, a federation and a trace is ``sim/options.py`` (re-exported here), so that a Ray
+worker of ``suanli sweep`` builds its inputs the same way."""
 
 from __future__ import annotations
 
@@ -7,21 +9,22 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from suanli.config.federation_file import load_federation
-from suanli.domain.errors import InvalidInput
-from suanli.domain.federation import Federation
-from suanli.sim.engine import Outage, SimConfig
-from suanli.traces import Trace, TraceOptions, read_trace, reader_names
+from suanli.sim.options import config_from, load_inputs, parse_outage
+from suanli.traces import reader_names
+
+__all__ = ["ProgressBar", "add_trace_arguments", "config_from", "load_inputs", "parse_outage"]
 
 
-def add_trace_arguments(p: Any) -> None:
+def add_trace_arguments(p: Any, seed: bool = True) -> None:
+    """The simulation options; ``seed=False`` leaves out ``--seed`` (``suanli sweep`` has ``--seeds``)."""
     p.add_argument("--trace", default="msr-itp", help=f"trace reader: {', '.join(reader_names())} (default msr-itp)")
     p.add_argument("--trace-path", type=Path, default=None,
                    help="read this file (same format as the reader's) instead of the packaged copy")
     p.add_argument("--skip-bad-rows", action="store_true", help="count and report malformed rows instead of failing")
     p.add_argument("--limit", type=int, default=None, help="only the first N jobs of the trace")
     p.add_argument("--federation", default="east-data-west-compute", help="packaged federation name or YAML path")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
+    if seed:
+        p.add_argument("--seed", type=int, default=0, help="seed of every random draw (default 0)")
     p.add_argument("--cycle-interval", type=float, default=300.0,
                    help="a cycle runs when something changed, at most once per this many seconds (default 300)")
     p.add_argument("--max-pending", type=int, default=64, help="oldest pending jobs each cycle sees (default 64)")
@@ -33,44 +36,6 @@ def add_trace_arguments(p: Any) -> None:
                    help="hour of the hourly carbon/price series at simulation time 0")
     p.add_argument("--price-series", action="append", default=[], metavar="SITE=SERIES",
                    help="hourly price per PF16-hour for SITE from a CSV (datetime_utc,value)")
-
-
-def parse_outage(text: str) -> Outage:
-    try:
-        site, rest = text.split("@", 1)
-        start, duration = rest.split(":", 1)
-        return Outage(site=site, start_s=float(start), duration_s=float(duration))
-    except ValueError:
-        raise InvalidInput("is not SITE@START:DURATION", field="--outage", value=text,
-                           fix="write e.g. hub-horinger@86400:7200 (seconds)") from None
-
-
-def config_from(args: Any) -> SimConfig:
-    if args.limit is not None and args.limit <= 0:
-        raise InvalidInput("must be positive", field="--limit", value=args.limit, fix="give a number of jobs")
-    prices = {}
-    for item in args.price_series:
-        if "=" not in item:
-            raise InvalidInput("is not SITE=SERIES", field="--price-series", value=item,
-                               fix="write e.g. hub-horinger=prices.csv")
-        site, series = item.split("=", 1)
-        prices[site] = series
-    return SimConfig(seed=args.seed, cycle_interval_s=args.cycle_interval, max_pending=args.max_pending,
-                     checkpoint_interval_s=args.checkpoint_interval,
-                     outages=tuple(parse_outage(o) for o in args.outage),
-                     series_start_hour=args.series_start_hour, price_series=prices).validate()
-
-
-def load_inputs(args: Any) -> tuple[Federation, Trace]:
-    fed = load_federation(args.federation)
-    options = TraceOptions(path=args.trace_path, skip_bad_rows=args.skip_bad_rows, limit=args.limit, seed=args.seed,
-                           regions=tuple(fed.region_names()),
-                           home_regions={t.name: t.home_region for t in fed.tenants if t.home_region},
-                           checkpoint_interval_s=args.checkpoint_interval)
-    trace = read_trace(args.trace, options)
-    if not trace.jobs:
-        raise InvalidInput("has no jobs", field="trace", value=trace.source, fix="give a trace with at least one job")
-    return fed, trace
 
 
 class ProgressBar:
