@@ -54,7 +54,9 @@ def test_market_cli_against_a_running_platform(up: dict[str, Any]) -> None:
 
     job = cli.json("submit", "--preemptible", "--region", "ningxia", "--", "python3", "-c", "print('spot')")
     wait_for(lambda: cli.json("job", "show", job["id"])["state"] == "succeeded", timeout=30, what="the job")
-    inv = wait_for(lambda: cli.json("invoices")["items"], timeout=20, what="the invoice")
+    # a tenant's invoice is there (empty) before anything is billed: wait for the job's line
+    inv = wait_for(lambda: [i for i in cli.json("invoices")["items"] if i["lines"]], timeout=20,
+                   what="the job's invoice line")
     (line,) = inv[0]["lines"]
     assert line["term"] == "spot" and line["contract"] == trades[0]["id"] and line["job"] == job["id"]
     assert "spot" in cli.run("invoices").stdout
@@ -67,3 +69,16 @@ def test_market_cli_against_a_running_platform(up: dict[str, Any]) -> None:
     assert operator.json("payouts")["items"][0]["account"] == line["payee"] == "provider:west-dc"
     assert "nx-hub" in operator.run("payouts").stdout
     assert cli.run("market", "balances", check=False).returncode != 0          # tenants do not see the ledger
+    # one price: usage's cost of the job is what its invoice charged
+    assert Decimal(cli.json("usage")["total"]["cost"]) == Decimal(inv[0]["charges"]) == Decimal(line["amount"])
+
+    # the operator changes a list price; bad input exits 2 with the field named; tenants may not
+    out = operator.run("market", "set-price", "infer/top/on-demand=23.50").stdout
+    assert "infer/top/on-demand" in out and "23.50" in out
+    assert {x["product"]: x["price"] for x in cli.json("market", "prices")["products"]}["infer/top/on-demand"] \
+        == "23.50"
+    for bad, says in ((["infer/top=23"], "CLASS/GRADE/TERM=PRICE"), (["infer/top/on-demand=23.123456"], "price"),
+                      (["infer/gold/on-demand=23"], "gold"), ([], "nothing to change")):
+        r = operator.run("market", "set-price", *bad, check=False)
+        assert r.returncode == 2 and says in r.stderr, (bad, r.stderr)
+    assert cli.run("market", "set-price", "infer/top/on-demand=1", check=False).returncode == 2

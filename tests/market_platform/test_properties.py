@@ -1,7 +1,10 @@
-"""Properties of the platform's market path under random sequences of operations (hypothesis):
-the ledger sums to zero; every ended placement's PF16-hours are billed exactly once, split over
-its contracts; each invoice's total is the sum of its lines; no trade or reservation is drawn
-beyond its quantity."""
+"""Properties of the platform's market path under random sequences of operations (hypothesis) over
+job classes, terms (on demand, spot trades, reservations) and SLA failures: the ledger sums to
+zero; every ended placement's PF16-hours are billed exactly once, split over its contracts; each
+invoice's total is the sum of its lines; no trade or reservation is drawn beyond its quantity;
+usage's cost of every job equals what its invoice lines charged (one price), and every on-demand
+line is at the list price of its job's class (read by hand off data/market/prices.yaml: nx-hub's
+A100 is grade ``mid``)."""
 
 from __future__ import annotations
 
@@ -17,12 +20,15 @@ from suanli.services.market import clear_round
 from suanli.store.db import sqlite_url
 from tests.market_platform.helpers import D, market_world, run_job
 
+ON_DEMAND_MID = {"train": D("28.00"), "finetune": D("28.00"), "infer": D("30.00"), "batch": D("25.00")}
+
 OPS = st.lists(st.one_of(
     st.tuples(st.just("bid"), st.sampled_from(["tenant", "other_tenant"]), st.integers(1, 40), st.integers(5, 40)),
     st.tuples(st.just("reserve"), st.sampled_from(["tenant", "other_tenant"]), st.integers(1, 30), st.just(0)),
     st.tuples(st.just("clear"), st.just(""), st.just(0), st.just(0)),
     st.tuples(st.just("job"), st.sampled_from(["tenant", "other_tenant"]), st.integers(1, 8),
-              st.sampled_from(["succeeded", "failed", "lost", "spot"])),
+              st.tuples(st.sampled_from(["succeeded", "failed", "lost", "spot"]),
+                        st.sampled_from(["train", "finetune", "infer", "batch"]))),
     st.tuples(st.just("bill"), st.just(""), st.just(0), st.just(0)),
     st.tuples(st.just("later"), st.just(""), st.integers(1, 5), st.just(0)),
 ), min_size=3, max_size=12)
@@ -35,6 +41,7 @@ def test_random_market_sequences_keep_the_books(ops: list[tuple[str, str, int, o
     w.p.cache.market_step_at = float("inf")     # the test decides when to clear and bill
     try:
         c = w.client
+        job_class: dict[str, str] = {}
         for op, who, n, x in ops:
             if op == "bid":
                 c.post("/v1/market/bids", json={"grade": "mid", "region": "ningxia", "qty": str(D(n) / 10),
@@ -46,9 +53,12 @@ def test_random_market_sequences_keep_the_books(ops: list[tuple[str, str, int, o
             elif op == "clear":
                 clear_round(w.p)
             elif op == "job":
-                ran = run_job(w, clock, tenant_role=who, gpus=n, hours=0.25, preemptible=(x == "spot"),
-                              end="succeeded" if x == "spot" else str(x), must_place=False)
-                if ran is not None and x == "lost":     # requeued: cancel it, so the next job finds the pool free
+                end, cls = x  # type: ignore[misc]
+                ran = run_job(w, clock, tenant_role=who, gpus=n, hours=0.25, preemptible=(end == "spot"),
+                              end="succeeded" if end == "spot" else str(end), must_place=False, job_class=cls)
+                if ran is not None:
+                    job_class[ran["job"]] = cls
+                if ran is not None and end == "lost":     # requeued: cancel it, so the next job finds the pool free
                     c.post(f"/v1/jobs/{ran['job']}/cancel", headers=w.h("operator"))
             elif op == "bill":
                 bill_ended(w.p)
@@ -79,7 +89,15 @@ def test_random_market_sequences_keep_the_books(ops: list[tuple[str, str, int, o
             for r in uow.market.reservations():
                 assert D(r["used"]) + D(r["offered"]) <= D(r["qty"]) and r["status"] == "settled"
         for role in ("tenant", "other_tenant"):
+            charged: dict[str, Decimal] = defaultdict(Decimal)
             for inv in c.get("/v1/invoices", headers=w.h(role)).json()["items"]:
                 assert D(inv["total"]) == sum((D(x["due"]) for x in inv["lines"]), Decimal(0))
+                for x in inv["lines"]:
+                    if x["job"]:
+                        charged[x["job"]] += D(x["amount"])
+                    if x["term"] == "on-demand":
+                        assert D(x["unit_price"]) == ON_DEMAND_MID[job_class[x["job"]]], x
+            usage = {i["job"]: D(i["cost"]) for i in c.get("/v1/usage?by=job", headers=w.h(role)).json()["items"]}
+            assert usage == dict(charged)
     finally:
         w.p.db.dispose()

@@ -54,7 +54,10 @@ def test_blocked_now_when_every_pool_that_could_run_it_is_down_or_over_its_cap()
     # prices are 10 (east) and 8 (west): a cap of 9 passes west only
     assert not blocked_now(TABLE, job("x", max_price=9), BALANCED.filters, None, None)
     assert blocked_now(TABLE, job("x", max_price=9), BALANCED.filters, east_down[::-1].copy(), None)
-    assert blocked_now(TABLE, job("x", max_price=9), BALANCED.filters, None, np.array([10.0, 12.0]))
+    # the prices of the job's class (train here) decide; another class's do not
+    assert blocked_now(TABLE, job("x", max_price=9), BALANCED.filters, None, {"train": np.array([10.0, 12.0])})
+    assert not blocked_now(TABLE, job("x", max_price=9), BALANCED.filters, None,
+                           {"train": np.array([10.0, 8.5]), "infer": np.array([10.0, 12.0])})
 
 
 def test_explain_shows_the_region_of_a_full_pool_and_of_a_down_one():

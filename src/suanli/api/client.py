@@ -83,6 +83,9 @@ class Client:
     def post(self, path: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         return self.request("POST", path, json_body=body if body is not None else {}, headers=headers)
 
+    def put(self, path: str, body: Any = None) -> Any:
+        return self.request("PUT", path, json_body=body)
+
     def close(self) -> None:
         self.http.close()
 

@@ -548,9 +548,24 @@ class LogStored(BaseModel):
 class PricesPublic(BaseModel):
     currency: str
     fee_rate: Money
+    version: int = Field(description="the list-price version in force")
     unit: str
     grades: list[dict[str, Any]]
     products: list[dict[str, Any]]
+
+
+class PriceVersionPublic(BaseModel):
+    version: int
+    at: float | None = Field(description="seconds UTC from which it is in force (none: the prices file)")
+    fee_rate: Money
+    grades: list[dict[str, Any]]
+    list_prices: dict[str, Any]
+    changed: dict[str, Any] | None = Field(None, description="product -> [old, new] price")
+    actor: str | None = None
+
+
+class PriceVersionList(BaseModel):
+    items: list[PriceVersionPublic]
 
 
 class AskPublic(BaseModel):

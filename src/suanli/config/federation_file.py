@@ -17,7 +17,7 @@ Format (all keys but names optional)::
         engine_options: {}    # slurm: partition, account, qos, sbatch_flags; ray: address
         pue: 1.25
         green_share: 0.1
-        price_per_pf16h: 12
+        price_per_pf16h: 12   # the provider's ask per PF16-h (before the fee): its default spot ask
         pools:
           - {name: a100, accelerator: A100, per_node: 8, nodes: 4}
     tenants:

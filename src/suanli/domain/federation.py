@@ -90,7 +90,7 @@ class Site:
     green_share: float = 0.0
     grid_zone: str = ""
     carbon_g_per_kwh: float | None = None
-    price_per_pf16h: float = 10.0
+    price_per_pf16h: float = 10.0   # the provider's ask (before the fee): its default spot ask; tenants pay list prices
     pools: tuple[Pool, ...] = ()
     carbon_series: str | None = None
     engine_options: tuple[tuple[str, str], ...] = ()   # sorted (name, value) pairs, see ENGINE_OPTIONS

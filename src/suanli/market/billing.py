@@ -39,6 +39,7 @@ from suanli.market.catalog import PriceBook, Term
 from suanli.market.invoice import InvoiceLine, MeterRecord, Terms
 from suanli.market.ledger import Transaction, provider_account, transaction
 from suanli.market.money import QTY_EXP, RATE_SCALE, ZERO, cents_to_money, round_money
+from suanli.market.pricing import PriceHistory, unit_price
 from suanli.market.reserved import ReservationState, ReservedContract, unused_record_fields
 
 
@@ -55,31 +56,45 @@ class TermsBook:
     prices: PriceBook
     reservations: Mapping[str, ReservedContract] = field(default_factory=dict)
     trades: Mapping[str, Trade] = field(default_factory=dict)
+    history: PriceHistory | None = None     # list-price versions; None: ``prices`` in force forever
     _memo: dict[tuple[object, ...], Terms] = field(default_factory=dict, init=False, repr=False, compare=False)
 
+    def __post_init__(self) -> None:
+        if self.history is None:
+            object.__setattr__(self, "history", PriceHistory.of(self.prices))
+
     def terms_for(self, r: MeterRecord) -> Terms:
-        key = (r.term, r.product_class, r.grade, r.provider) if r.term is Term.ON_DEMAND else \
-            (r.term, r.contract, r.tenant)
+        if r.term is Term.ON_DEMAND:
+            assert self.history is not None
+            version = self.history.version_at(r.start).version if len(self.history.versions) > 1 else 0
+            key: tuple[object, ...] = (r.term, r.product_class, r.grade, r.provider, version)
+        else:
+            key = (r.term, r.contract, r.tenant)
         terms = self._memo.get(key)
         if terms is None:
             terms = self._memo[key] = self._terms(r)
         return terms
 
     def _terms(self, r: MeterRecord) -> Terms:
-        if r.term is Term.ON_DEMAND:
-            price = self.prices.list_price(r.product_class, r.grade, Term.ON_DEMAND)
-            return Terms(Term.ON_DEMAND, "", price, provider_account(r.provider))
+        """The record's price is ``pricing.unit_price``: the one price of a job."""
+        assert self.history is not None
+        contract: ReservedContract | Trade | None = None
+        payee = provider_account(r.provider)
         if r.term is Term.RESERVED:
-            c = self.reservations.get(r.contract)
-            if c is None or c.tenant != r.tenant:
+            contract = self.reservations.get(r.contract)
+            if contract is None or contract.tenant != r.tenant:
                 raise InvalidInput("no such reservation for this tenant", field="meter.contract", value=r.contract,
                                    fix="bill reserved usage against the tenant's own reservation")
-            return Terms(Term.RESERVED, c.id, c.price, provider_account(c.provider))
-        t = self.trades.get(r.contract)
-        if t is None or t.buyer != r.tenant:
-            raise InvalidInput("no such spot trade for this tenant", field="meter.contract", value=r.contract,
-                               fix="bill spot usage against a trade the tenant bought")
-        return Terms(Term.SPOT, t.id, t.price, t.seller)
+            payee = provider_account(contract.provider)
+        elif r.term is Term.SPOT:
+            contract = self.trades.get(r.contract)
+            if contract is None or contract.buyer != r.tenant:
+                raise InvalidInput("no such spot trade for this tenant", field="meter.contract", value=r.contract,
+                                   fix="bill spot usage against a trade the tenant bought")
+            payee = contract.seller
+        price = unit_price(self.history, grade=r.grade, product_class=r.product_class, term=r.term, at=r.start,
+                           contract=contract)
+        return Terms(r.term, contract.id if contract is not None else "", price, payee)
 
 
 def fee_units(book: TermsBook) -> int:

@@ -16,6 +16,7 @@ feasible pools only where possible. ``CycleState`` is the working copy of what a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,8 +49,9 @@ class CycleState:
     carbon_g: FloatArray
     price: FloatArray
     observed_total: IntArray | None = None
+    class_price: Mapping[str, FloatArray] | None = None   # per job class (the market's one price)
     free_pct: FloatArray = field(default_factory=lambda: np.zeros(0))
-    _rates: dict[tuple[str, str, float], Rates] = field(default_factory=dict)
+    _rates: dict[tuple[str, str, float, str], Rates] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.free_pct = self.free * self.table.inv_capacity_pct
@@ -73,10 +75,17 @@ class CycleState:
             carbon_g=snap.carbon_g_per_kwh if snap.carbon_g_per_kwh is not None else t.carbon_g,
             price=snap.price_per_pf16h if snap.price_per_pf16h is not None else t.price,
             observed_total=snap.observed_total,
+            class_price=snap.class_price_per_pf16h,
         )
 
-    def rates(self, kind: str, reference: str, intensity: float) -> Rates:
-        key = (kind, reference, intensity)
+    def price_for(self, job_class: str) -> FloatArray:
+        """Each pool's price per PF16-hour for a job of this class."""
+        if self.class_price is not None and job_class in self.class_price:
+            return self.class_price[job_class]
+        return self.price
+
+    def rates(self, kind: str, reference: str, intensity: float, job_class: str = "") -> Rates:
+        key = (kind, reference, intensity, job_class if self.class_price is not None else "")
         hit = self._rates.get(key)
         if hit is None:
             t = self.table
@@ -87,7 +96,7 @@ class CycleState:
             energy = base * t.tdp_w * t.pue / _KWH
             hit = Rates(
                 base=base,
-                price=base * self.price * t.fp16_tflops / 1000.0 / SECONDS_PER_HOUR,
+                price=base * self.price_for(job_class) * t.fp16_tflops / 1000.0 / SECONDS_PER_HOUR,
                 energy=energy,
                 carbon=energy * self.carbon_g * (1.0 - t.green) / 1000.0,
             )
@@ -106,10 +115,11 @@ class JobVectors:
         self.tenant = snap.tenants.get(job.tenant) or _NO_TENANT
         if job.compute_pf16h is not None:
             self.scale = job.compute_pf16h / job.gpus
-            self.rates = state.rates("compute", "", intensity_of(job))
+            self.rates = state.rates("compute", "", intensity_of(job), job.job_class.value)
         else:
             self.scale = job.duration_s
-            self.rates = state.rates("duration", job.reference_accelerator, intensity_of(job))
+            self.rates = state.rates("duration", job.reference_accelerator, intensity_of(job), job.job_class.value)
+        self.price = state.price_for(job.job_class.value)     # per PF16-hour, per pool
         self.work = self.scale * job.gpus
         self._staging: FloatArray | None = None
         self._egress: FloatArray | None = None

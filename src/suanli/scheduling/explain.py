@@ -13,7 +13,7 @@ so the other jobs the cycle placed first hold their accelerators.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import numpy as np
@@ -108,11 +108,7 @@ def after(snapshot: Snapshot, result: CycleResult) -> Snapshot:
         free[p.pool] -= p.count
     for pre in result.preemptions:
         free[pre.pool] += pre.count
-    return Snapshot(table=snapshot.table, now=snapshot.now, free=free, pending=snapshot.pending,
-                    running=snapshot.running, tenants=after_placements(snapshot, result.placements),
-                    available=snapshot.available,
-                    carbon_g_per_kwh=snapshot.carbon_g_per_kwh, price_per_pf16h=snapshot.price_per_pf16h,
-                    observed_total=snapshot.observed_total)
+    return replace(snapshot, free=free, tenants=after_placements(snapshot, result.placements))
 
 
 def explain_in_cycle(snapshot: Snapshot, job_id: str, profile: Profile, rng: np.random.Generator | None = None,

@@ -18,7 +18,7 @@ Both are pure and cached per job shape on the table (``PoolTable._cache``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
@@ -134,12 +134,14 @@ def check_runs(table: PoolTable, job: Job, filters: Sequence[str] = ALL_FILTERS)
 
 
 def blocked_now(table: PoolTable, job: Job, filters: Sequence[str], available: BoolArray | None,
-                price: FloatArray | None) -> bool:
+                prices: Mapping[str, FloatArray] | None) -> bool:
     """True when no pool that could ever run ``job`` is up (``available``, None = all) and within
-    its price cap at ``price`` (per pool; None = the table's prices) right now."""
+    its price cap at the price of its class (``prices``: per job class, per pool; None or a class
+    missing = the table's prices) right now."""
     ok = runnable_pools(table, job, filters)
     if available is not None:
         ok = ok & available
     if job.max_price is not None and PriceCap.name in filters:
-        ok = ok & PriceCap.allows_at(table, job, table.price if price is None else price)
+        price = prices.get(job.job_class.value, table.price) if prices else table.price
+        ok = ok & PriceCap.allows_at(table, job, price)
     return not bool(ok.any())

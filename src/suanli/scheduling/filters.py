@@ -178,14 +178,14 @@ class Latency:
 
 
 class PriceCap:
-    """The pool's price per PF16-hour is within the job's cap."""
+    """The job's price per PF16-hour on the pool (its class's price there) is within its cap."""
 
     name = "price"
     static = True
     permanent = False   # prices change (market, hourly series)
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        return self.allows_at(v.table, v.job, state.price)
+        return self.allows_at(v.table, v.job, v.price)   # the job's class price per pool
 
     @staticmethod
     def allows_at(table: PoolTable, job: Job, price: FloatArray) -> BoolArray:
@@ -196,7 +196,7 @@ class PriceCap:
         return ok
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
-        return f"price {state.price[pool]:.2f}/PF16-h > cap {v.job.max_price:g}"
+        return f"price {v.price[pool]:.2f}/PF16-h > cap {v.job.max_price:g}"
 
 
 class Quota:

@@ -21,6 +21,7 @@ def make_snapshot(
     available: BoolArray | None = None,
     carbon_g_per_kwh: FloatArray | None = None,
     price_per_pf16h: FloatArray | None = None,
+    class_price_per_pf16h: Mapping[str, FloatArray] | None = None,
     free: Mapping[int, int] | None = None,
     observed_total: Mapping[int, int] | None = None,
 ) -> Snapshot:
@@ -42,6 +43,7 @@ def make_snapshot(
         table=table, now=float(now), free=free_arr, pending=tuple(pending), running=running,
         tenants=dict(tenants or {}), available=available,
         carbon_g_per_kwh=carbon_g_per_kwh, price_per_pf16h=price_per_pf16h,
+        class_price_per_pf16h=class_price_per_pf16h,
         observed_total=_observed(table, observed_total),
     )
 

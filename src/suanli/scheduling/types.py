@@ -83,6 +83,7 @@ class Snapshot:
     available: BoolArray | None = None     # pools whose site is up; None = all
     carbon_g_per_kwh: FloatArray | None = None  # per pool, overrides the table (hourly series)
     price_per_pf16h: FloatArray | None = None   # per pool, overrides the table (market prices)
+    class_price_per_pf16h: Mapping[str, FloatArray] | None = None  # per job class, per pool: a job's price
     observed_total: IntArray | None = None      # per pool, what the site's engine reports (live); None = declared
 
 

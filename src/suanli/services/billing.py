@@ -33,8 +33,9 @@ and posting - leaves nothing, and the next run bills those periods:
 3. add one record per reservation whose window has ended, charging what was not drawn
    (``market.billing.unused_reservation_record``);
 4. price and post them with ``bill_batch`` over ``uow.ledger`` (``after_pricing`` is the crash
-   test's hook), record how many periods of each placement are billed, and mark ended placements
-   billed;
+   test's hook; on-demand records at the list-price version in force at their start), record
+   how many periods of each placement are billed, mark ended placements billed and set each one's
+   cost to what all its lines charged;
 5. commit.
 """
 
@@ -50,13 +51,13 @@ from suanli.market.auction import Trade
 from suanli.market.billing import Billing, TermsBook, bill, invoice, payouts, unused_reservation_record
 from suanli.market.invoice import InvoiceLine, MeterRecord
 from suanli.market.ledger import PLATFORM_FEES, Transaction, provider_account
-from suanli.market.money import ZERO
+from suanli.market.money import ZERO, cents_to_money
 from suanli.market.usage import due_periods, placement_records
 from suanli.services.access import require
 from suanli.services.errors import NotFound
 from suanli.services.ids import new_id
-from suanli.services.market import price_book
 from suanli.services.platform import Caller, Platform
+from suanli.services.prices import price_history
 from suanli.store.ledger import LedgerRepo  # noqa: F401  (registers uow.ledger)
 from suanli.store.market import state_of
 
@@ -134,9 +135,9 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
                now: float | None = None) -> dict[str, Any]:
     """Bill the usage due since the last run (see the module docstring). Returns counts."""
     now = p.now() if now is None else now
-    book = price_book(p)
     with p.uow() as uow:
         uow.ledger.lock_for_billing()
+        history = price_history(p, uow)
         rows = uow.ledger.placements_to_meter(now, p.settings.meter_s, limit)             # 1
         ended_res = [r for r in uow.market.reservations(status="open") if r["end"] <= now]
         if not rows and not ended_res:
@@ -154,20 +155,22 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
             periods = due_periods(float(row["started_at"]), float(row["ended_at"]) if ended else now, ended=ended,
                                   period_s=p.settings.meter_s, done=int(row["periods"]), fp16_tflops=acc.fp16_tflops,
                                   count=int(row["count"]), total_pf16h=float(row["pf16h"] or 0.0))
-            for period in periods:
-                records += placement_records(book.grades.grade_of(acc), row, sites.get(row["site"], {}), trades,
-                                             used, states, now, period)
+            for period in periods:        # each period's grade under the rules in force when it started
+                grade = history.book_at(period.start).grades.grade_of(acc)
+                records += placement_records(grade, row, sites.get(row["site"], {}), trades, used, states, now,
+                                             period)
             if periods:
                 marks[row["id"]] = periods[-1].n + 1
         for r in ended_res:                                                                # 3
             records.append(unused_reservation_record(states[r["id"]]))
-        terms = TermsBook(book, reservations={rid: s.contract for rid, s in states.items()},
-                          trades={tid: _trade(t) for tid, t in trades.items()})
+        terms = TermsBook(history.book_at(now), reservations={rid: s.contract for rid, s in states.items()},
+                          trades={tid: _trade(t) for tid, t in trades.items()}, history=history)
         ended_rows = [r["id"] for r in rows if r["ended_at"] is not None]
         uow.ledger.mark_billed(ended_rows, now)
         uow.ledger.set_meter_marks(marks)
         result = bill_batch(uow.ledger, records, terms, batch_id=new_id("bill"), at=now,   # 4
                             after_pricing=after_pricing)
+        _set_billed_cost(uow, [r for r in rows if r["ended_at"] is not None])
         for tid, u in used.items():
             if u != Decimal(trades[tid]["used"]):
                 uow.market.set_trade_used(tid, u)
@@ -180,6 +183,19 @@ def bill_ended(p: Platform, *, limit: int = 1000, after_pricing: Callable[[Billi
                          result.transaction.id if result.transaction else "-", placements=len(rows),
                          ended=len(ended_rows), lines=len(result.columns))
     return {"placements": len(rows), "lines": len(result.columns)}                         # 5
+
+
+def _set_billed_cost(uow: Any, ended: list[dict[str, Any]]) -> None:
+    """An ended placement billed to its end costs what all its invoice lines charged (usage reads it)."""
+    if not ended:
+        return
+    cents = {r["id"]: 0 for r in ended}
+    for meter_id, amount in uow.ledger.job_line_amounts(sorted({r["job_id"] for r in ended})):
+        pid = meter_id.split(":", 1)[0]
+        if pid in cents:
+            cents[pid] += amount
+    for pid, c in cents.items():
+        uow.jobs.update_placement(pid, cost=cents_to_money(c))
 
 
 # -- reading --------------------------------------------------------------------------------------

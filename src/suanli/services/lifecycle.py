@@ -30,7 +30,7 @@ def end_placement(p: Platform, uow: UnitOfWork, pl: dict[str, Any], outcome: str
         state = {"cancel": "cancelled", "preempt": "preempted"}.get(pl["kill_reason"], "cancelled")
     else:
         state = outcome
-    figures = meter(p, uow, pl, now)
+    figures = meter(p, uow, pl, now, job.get("job_class") or "train")
     if not uow.jobs.placement_transition(pl["id"], ACTIVE_PLACEMENT_STATES, state, ended_at=now,
                                          exit_code=exit_code, **figures):
         return False

@@ -8,7 +8,7 @@ What a budget has spent in its period (a UTC day or month, or all time;
    included), net of SLA credits, and their PF16-hours;
 2. plus the usage not billed yet: of an ended placement, the share of its metered cost and
    PF16-hours after its last billed period; of a running one, the PF16-hours since its last billed
-   period, at its pool's price in the snapshot.
+   period, at its job's price on its pool in the snapshot (``market.pricing``: its class's price).
 
 A tenant's figures are the sum over its queues (plus lines of no job: a reservation's unused part).
 """
@@ -28,8 +28,8 @@ from suanli.store.uow import UnitOfWork
 Key = tuple[str, str | None]
 
 
-def _unbilled(p: Platform, rows: Sequence[Mapping[str, Any]], now: float, price_of_pool: Mapping[int, float]
-              ) -> dict[Key, tuple[float, float]]:
+def _unbilled(p: Platform, rows: Sequence[Mapping[str, Any]], now: float,
+              price_of_pool: Mapping[tuple[int, str], float]) -> dict[Key, tuple[float, float]]:
     """Step 2: per (tenant, queue), the (money, PF16-h) of usage not billed yet."""
     out: dict[Key, list[float]] = defaultdict(lambda: [0.0, 0.0])
     for r in rows:
@@ -42,7 +42,7 @@ def _unbilled(p: Platform, rows: Sequence[Mapping[str, Any]], now: float, price_
             acc[1] += float(r["pf16h"] or 0) * share
         else:
             pf = float(pf16_hours(p.catalog.get(r["accelerator"]).fp16_tflops, r["count"], max(0.0, now - billed_to)))
-            acc[0] += pf * price_of_pool.get(r["pool_id"], 0.0)
+            acc[0] += pf * price_of_pool.get((r["pool_id"], r["job_class"]), 0.0)
             acc[1] += pf
     return {k: (v[0], v[1]) for k, v in out.items()}
 
@@ -50,7 +50,8 @@ def _unbilled(p: Platform, rows: Sequence[Mapping[str, Any]], now: float, price_
 class _Spent:
     """What each (tenant, queue) has spent since each period start asked for (one query per start)."""
 
-    def __init__(self, p: Platform, uow: UnitOfWork, now: float, price_of_pool: Mapping[int, float]) -> None:
+    def __init__(self, p: Platform, uow: UnitOfWork, now: float,
+                 price_of_pool: Mapping[tuple[int, str], float]) -> None:
         self.p, self.uow, self.now, self.price_of_pool = p, uow, now, price_of_pool
         self.unbilled: dict[Key, tuple[float, float]] | None = None     # read on first use
         self.by_since: dict[float, dict[Key, tuple[int, int]]] = {}
@@ -77,7 +78,8 @@ def _left(limit: Any, spent: float) -> float | None:
 
 
 def tenant_states(p: Platform, uow: UnitOfWork, now: float, *, usage: Mapping[str, tuple[float, float]],
-                  in_use: Mapping[Key, float], price_of_pool: Mapping[int, float]) -> dict[str, TenantState]:
+                  in_use: Mapping[Key, float], price_of_pool: Mapping[tuple[int, str], float]
+                  ) -> dict[str, TenantState]:
     """Every tenant's ``TenantState`` with its queues' ``QueueState``s. ``in_use``: PFLOPS held per
     (tenant, None) and per (tenant, queue); ``usage``: fair-share PF16-h per tenant."""
     spent = _Spent(p, uow, now, price_of_pool)

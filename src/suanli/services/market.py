@@ -25,10 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from suanli.config.market_file import load_grade_rules, load_price_book, packaged_market
+from suanli.config.market_file import packaged_market
 from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.market.auction import Ask, Bid, clear_market
-from suanli.market.catalog import PoolAsk, PriceBook, Term, product_class_of
+from suanli.market.catalog import PoolAsk, Term, product_class_of
 from suanli.market.ledger import provider_account, tenant_account
 from suanli.market.money import (
     QTY_QUANTUM,
@@ -39,12 +39,14 @@ from suanli.market.money import (
     quantity_from_float,
     round_money,
 )
+from suanli.market.pricing import class_price_columns
 from suanli.market.reserved import ReservedContract, resale_ask
 from suanli.market.spot import asks_from_idle
 from suanli.services.access import require
 from suanli.services.errors import Conflict, NotFound
 from suanli.services.ids import new_id
 from suanli.services.platform import Caller, Platform
+from suanli.services.prices import price_book, price_history
 from suanli.store.ledger import LedgerRepo  # noqa: F401  (registers uow.ledger)
 from suanli.store.market import state_of  # (importing it registers uow.market)
 from suanli.store.uow import UnitOfWork
@@ -53,17 +55,10 @@ SPOT_HORIZON_S = 3600.0       # a round sells the idle capacity of the next hour
 
 
 # -- catalog --------------------------------------------------------------------------------------
-def price_book(p: Platform) -> PriceBook:
-    book: PriceBook | None = p.cache.price_book
-    if book is None:
-        book = p.cache.price_book = load_price_book(p.settings.market_prices,
-                                                    load_grade_rules(p.settings.market_grades))
-    return book
-
-
 def pool_rows(p: Platform, uow: UnitOfWork) -> list[dict[str, Any]]:
-    """Every pool with its site, provider, region, accelerator, grade and ask (price, min_qty)."""
-    book = price_book(p)
+    """Every pool with its site, provider, region, accelerator, grade and ask (price, min_qty). A pool
+    without a posted ask asks its site's ``price_per_pf16h`` (the provider's default ask)."""
+    book = price_book(p, uow)
     asks = uow.market.pool_asks()
     out = []
     for s in uow.federation.sites():
@@ -80,25 +75,28 @@ def pool_rows(p: Platform, uow: UnitOfWork) -> list[dict[str, Any]]:
     return out
 
 
-def market_pool_prices(p: Platform, uow: UnitOfWork, table: Any) -> np.ndarray:
-    """Per pool of the scheduler's pool table, the on-demand list price per PF16-hour of ``train``
-    work (``PriceBook.price_for``): what the price score, a job's price cap and the budget estimate
-    compare against. Cached per pool table."""
+def market_class_prices(p: Platform, uow: UnitOfWork, table: Any) -> dict[str, np.ndarray]:
+    """Per job class, each pool's price per PF16-hour now (``market.pricing.class_price_columns``,
+    the one price of a job): what the price score, a job's price cap and the budget estimate
+    compare against. Cached per pool table and price version."""
+    history = price_history(p, uow)
+    version = history.version_at(p.now()).version
     hit = p.cache.pool_prices
-    if hit is not None and hit[0] is table:
-        return hit[1]  # type: ignore[no-any-return]
-    book = price_book(p)
-    arr = np.array([float(book.price_for(acc, "train", Term.ON_DEMAND)) for acc in table.accelerators],
-                   dtype=np.float64)
-    p.cache.pool_prices = (table, arr)
-    return arr
+    if hit is not None and hit[0] is table and hit[1] == version:
+        return hit[2]  # type: ignore[no-any-return]
+    cols = class_price_columns(history, table.accelerators, p.now())
+    out = {c: np.array(v, dtype=np.float64) for c, v in cols.items()}
+    p.cache.pool_prices = (table, version, out)
+    return out
 
 
 def prices(p: Platform, caller: Caller) -> dict[str, Any]:
     """The catalog: every product's list price, the fee, grade rules, each pool's grade and ask, and
     the last clearing price per spot book."""
     require(caller, "operator", "provider", "tenant")
-    book = price_book(p)
+    with p.read() as uow:
+        history = price_history(p, uow)
+    book = history.book_at(p.now())
     products = []
     for prod in book.products():
         price = book.list_prices.get(prod)
@@ -112,6 +110,7 @@ def prices(p: Platform, caller: Caller) -> dict[str, Any]:
     spot = [{"grade": g, "region": reg, "price": r["price"], "volume": r["volume"], "at": r["at"]}
             for (g, reg), r in sorted(last.items())]
     return {"currency": str(packaged_market().get("currency", "")), "fee_rate": book.fee_rate,
+            "version": history.version_at(p.now()).version,
             "unit": "PF16-hour", "grades": [{"grade": g.grade, "min_fp16_tflops": g.min_fp16_tflops,
                                               "min_memory_gb": g.min_memory_gb} for g in book.grades.rules],
             "products": products,
@@ -154,7 +153,7 @@ def _tenant_of(caller: Caller, tenant: str | None) -> str:
 
 
 def _check_book(p: Platform, uow: UnitOfWork, grade: str, region: str) -> None:
-    price_book(p).grades.check(grade, "grade")
+    price_book(p, uow).grades.check(grade, "grade")
     if uow.federation.region(region) is None:
         raise UnknownName("region", region, [r["name"] for r in uow.federation.regions()], field="region")
 
@@ -218,7 +217,7 @@ def reserve(p: Platform, caller: Caller, *, site: str, pool: str, qty: Any, star
         row = next((r for r in pool_rows(p, uow) if r["site"] == site and r["pool"] == pool), None)
         if row is None:
             raise NotFound(f"no pool {pool!r} at site {site!r}", field="pool")
-        price = price_book(p).list_price(pclass, row["grade"], Term.RESERVED)
+        price = price_book(p, uow).list_price(pclass, row["grade"], Term.RESERVED)   # the contract's price
         capacity = quantity_from_float(row["slots"] * row["fp16_tflops"] / 1000.0 * (end - start) / 3600.0,
                                        "capacity")
         held = sum((Decimal(r["qty"]) for r in uow.market.reservations(status="open")

@@ -13,7 +13,7 @@ down, or over the job's price cap) are passed over, with why (``pending_window``
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +34,7 @@ from suanli.scheduling.feasibility import blocked_now
 from suanli.scheduling.queue import PENDING_WINDOW
 from suanli.services.federation import fresh_observation, load_domain_federation
 from suanli.services.limits import tenant_states
-from suanli.services.market import market_pool_prices
+from suanli.services.market import market_class_prices
 from suanli.services.platform import Platform
 from suanli.store.jobs import domain_job
 from suanli.store.market import state_of
@@ -95,14 +95,15 @@ def build_snapshot(p: Platform, uow: UnitOfWork, *, pending_limit: int = PENDING
         held = table.fp16_tflops[idx] * row["count"] / 1000.0
         for key in ((row["tenant"], None), (row["tenant"], job.queue)):
             in_use[key] = in_use.get(key, 0.0) + held
-    prices = market_pool_prices(p, uow, table)
+    prices = market_class_prices(p, uow, table)      # per job class, per pool: a job's one price
     tenants = tenant_states(p, uow, now, usage=uow.jobs.usage_by_tenant(), in_use=in_use,
-                            price_of_pool={pid: float(prices[i]) for i, pid in enumerate(pool_ids)})
+                            price_of_pool={(pid, c): float(col[i]) for c, col in prices.items()
+                                           for i, pid in enumerate(pool_ids)})
     filters = load_profile(p.settings.profile).filters if filters is None else filters
     pending_rows, pending, blocked = pending_window(uow, table, filters, available, prices, pending_limit, jobs_cache)
     hold_reserved_capacity(uow, table, running, {r["tenant"] for r in pending_rows.values()}, free, now)
     snap = make_snapshot(table, now, pending, running, tenants, available=available, free=free,
-                         price_per_pf16h=prices, observed_total=observed)
+                         class_price_per_pf16h=prices, observed_total=observed)
     return BuiltSnapshot(snapshot=snap, pool_ids=pool_ids, pending_rows=pending_rows, blocked=blocked)
 
 
@@ -110,7 +111,7 @@ BLOCKED = "blocked: every pool that could run it is down or over its price cap n
 
 
 def pending_window(uow: UnitOfWork, table: PoolTable, filters: Sequence[str], available: np.ndarray,
-                   prices: np.ndarray | None, limit: int, jobs_cache: dict[str, Any]
+                   prices: Mapping[str, np.ndarray] | None, limit: int, jobs_cache: dict[str, Any]
                    ) -> tuple[dict[str, dict[str, Any]], list[Job], dict[str, str]]:
     """The oldest ``limit`` pending jobs that some pool can take now, read page by page, and the
     jobs newly passed over because none can (``feasibility.blocked_now``) with why: a job that

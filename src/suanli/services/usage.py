@@ -1,26 +1,38 @@
 """Metered usage: PF16-hours, energy (kWh, PUE included), carbon (kg CO2) and cost per
 placement, summed per job, tenant or site. Finished placements keep the figures written when
 they ended; running ones are metered up to now on every read.
+
+Cost is the job's one price (``market.pricing.pool_price``): until its placement is billed, each
+metering period's PF16-hours (``market.usage.due_periods``, as billing splits them) at the
+on-demand price of its class and grade in force when the period started, rounded to the cent as
+its invoice line would be; once billed, what its invoice lines charged (``billing.bill_ended`` writes
+it), which is less where it drew on spot trades or reservations. So for the same jobs, usage's cost
+equals the invoices' charges to the cent.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from suanli.domain.units import pf16_hours
+from suanli.market.money import ZERO, round_money
+from suanli.market.pricing import PriceHistory, pool_price
+from suanli.market.usage import due_periods
 from suanli.metering import carbon_kg, energy_kwh
 from suanli.services.access import require
 from suanli.services.errors import NotFound
 from suanli.services.platform import Caller, Platform
+from suanli.services.prices import price_history
 from suanli.store.uow import UnitOfWork
 
-CENT = Decimal("0.000001")
 
-
-def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float) -> dict[str, Any]:
-    """The figures of one placement from its start to ``end``."""
+def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float, job_class: str | None = None,
+          history: PriceHistory | None = None) -> dict[str, Any]:
+    """The figures of one placement of a ``job_class`` job (or the placement row's ``job_class``)
+    from its start to ``end`` (``history``: the list prices, read from the store if not given)."""
+    job_class = job_class or placement["job_class"]
     start = placement["started_at"]
     if start is None:
         return {"pf16h": 0.0, "energy_kwh": 0.0, "carbon_kg": 0.0, "cost": Decimal(0)}
@@ -30,7 +42,10 @@ def meter(p: Platform, uow: UnitOfWork, placement: dict[str, Any], end: float) -
     pf = float(pf16_hours(acc.fp16_tflops, placement["count"], seconds))
     kwh = energy_kwh(acc, placement["count"], seconds, site["pue"])
     co2 = carbon_kg(kwh, site["carbon"], site["green_share"])
-    cost = (Decimal(str(pf)) * Decimal(site["price_per_pf16h"])).quantize(CENT, ROUND_HALF_UP)
+    history = history or price_history(p, uow)
+    periods = due_periods(start, end, ended=True, period_s=p.settings.meter_s, done=0, fp16_tflops=acc.fp16_tflops,
+                          count=placement["count"], total_pf16h=pf)
+    cost = sum((round_money(x.pf16h * pool_price(history, acc, job_class, at=x.start)) for x in periods), ZERO)
     return {"pf16h": pf, "energy_kwh": kwh, "carbon_kg": co2, "cost": cost}
 
 
@@ -43,10 +58,9 @@ def _site(p: Platform, uow: UnitOfWork, name: str) -> dict[str, Any]:
         region = uow.federation.region(s.get("region", "")) or {"carbon_g_per_kwh": 500.0}
         carbon = s.get("carbon_g_per_kwh")
         hit = (version, {"pue": s.get("pue", 1.4), "green_share": s.get("green_share", 0.0),
-                         "carbon": carbon if carbon is not None else region["carbon_g_per_kwh"],
-                         "price_per_pf16h": s.get("price_per_pf16h", 0)})
+                         "carbon": carbon if carbon is not None else region["carbon_g_per_kwh"]})
         cache[name] = hit
-    return hit[1]  # type: ignore[no-any-return]
+    return hit[1]
 
 
 def usage(p: Platform, caller: Caller, *, by: str = "job", tenant: str | None = None, site: str | None = None,
@@ -71,12 +85,13 @@ def usage(p: Platform, caller: Caller, *, by: str = "job", tenant: str | None = 
                 raise NotFound(f"no site {site!r} among your sites", field="site")
             sites = [site]
         rows = uow.jobs.usage_rows(tenant=tenant, sites=sites, job_id=job_id)
+        history = price_history(p, uow)
         groups: dict[str, dict[str, Any]] = defaultdict(lambda: {"pf16h": 0.0, "energy_kwh": 0.0, "carbon_kg": 0.0,
                                                                  "cost": Decimal(0), "runtime_s": 0.0,
                                                                  "placements": 0, "running": 0})
         for r in rows:
             live = r["ended_at"] is None
-            figures = meter(p, uow, r, now) if live else r
+            figures = meter(p, uow, r, now, r["job_class"], history) if live else r
             key = {"job": r["job_id"], "tenant": r["tenant"], "site": r["site"]}[by]
             g = groups[key]
             g["pf16h"] += figures["pf16h"]

@@ -1,7 +1,7 @@
 """Per-job lower bounds that no schedule can beat, whatever the queueing:
 
 - completion: staging plus run time on the fastest eligible pool (JCT >= this);
-- cost: the cheapest eligible placement (price x PF16-hours + data egress);
+- cost: the cheapest eligible placement (the job's price x PF16-hours + data egress);
 - carbon: the cleanest eligible pool (its lowest hourly intensity if it has a series).
 
 Eligible = a pool with enough chips in total for the job and a chip the job allows. Jobs with
@@ -21,6 +21,7 @@ from suanli.domain.jobs import Job
 from suanli.metering.compute import intensity_of
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import BoolArray, FloatArray, IntArray
+from suanli.sim.prices import class_prices, with_site_prices
 from suanli.sim.series import HourlySeries
 
 
@@ -99,17 +100,20 @@ def completion_matrix(table: PoolTable, jobs: Sequence[Job]) -> FloatArray:
 
 
 def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int, HourlySeries] | None = None,
-               price_series: Mapping[int, HourlySeries] | None = None) -> Bounds:
+               price_series: Mapping[int, HourlySeries] | None = None,
+               prices: Mapping[str, FloatArray] | None = None) -> Bounds:
+    """``prices``: per job class, each pool's price (``sim.prices.class_prices`` if not given); a
+    site with a price series is at its lowest hour."""
     n = len(jobs)
     completion = np.full(n, np.nan)
     cost = np.full(n, np.nan)
     carbon = np.full(n, np.nan)
     ci = table.carbon_g.copy()
-    price = table.price.copy()
     for site, s in (carbon_series or {}).items():
         ci[table.site_of == site] = float(np.min(s.values))
-    for site, s in (price_series or {}).items():
-        price[table.site_of == site] = float(np.min(s.values))
+    by_class = with_site_prices(prices if prices is not None else class_prices(table),
+                                {i: np.flatnonzero(table.site_of == i) for i in range(len(table.site_names))},
+                                {site: float(np.min(s.values)) for site, s in (price_series or {}).items()})
     for g in job_groups(table, jobs):
         work = g.runtime_s * float(g.gpus)  # chip-seconds per pool
         pf16h = work * table.fp16_tflops[None, :] / 1000.0 / 3600.0
@@ -117,6 +121,7 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
         masked = np.where(g.eligible[None, :], 1.0, np.nan)
         rows = g.rows
         completion[rows] = np.nanmin((g.runtime_s + g.staging_s) * masked, axis=1)
-        cost[rows] = np.nanmin((pf16h * price[None, :] + g.egress) * masked, axis=1)
+        price = np.stack([by_class[jobs[i].job_class.value] for i in rows])        # [jobs, pools]
+        cost[rows] = np.nanmin((pf16h * price + g.egress) * masked, axis=1)
         carbon[rows] = np.nanmin(energy * (ci * (1.0 - table.green) / 1000.0)[None, :] * masked, axis=1)
     return Bounds(ids=tuple(j.id for j in jobs), completion_s=completion, cost=cost, carbon_kg=carbon)

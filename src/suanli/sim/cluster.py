@@ -22,6 +22,7 @@ from suanli.domain.units import pf16_hours
 from suanli.metering.compute import carbon_kg, energy_kwh, runtime_on
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import FloatArray, RunningJob
+from suanli.sim.prices import class_prices, with_site_prices
 from suanli.sim.series import HourlySeries
 
 
@@ -70,8 +71,10 @@ class Segment:
 
 class SimCluster:
     def __init__(self, table: PoolTable, carbon_series: Mapping[int, HourlySeries] | None = None,
-                 price_series: Mapping[int, HourlySeries] | None = None) -> None:
+                 price_series: Mapping[int, HourlySeries] | None = None,
+                 prices: Mapping[str, FloatArray] | None = None) -> None:
         self.table = table
+        self.prices = dict(prices) if prices is not None else class_prices(table)   # per job class, per pool
         fed = table.federation
         self.site_by_name = {s.name: i for i, s in enumerate(fed.sites)}
         self.free = table.capacity.copy()
@@ -124,8 +127,12 @@ class SimCluster:
     def carbon_now(self, now: float) -> FloatArray | None:
         return self._override(self.carbon_series, self.table.carbon_g, now)
 
-    def price_now(self, now: float) -> FloatArray | None:
-        return self._override(self.price_series, self.table.price, now)
+    def prices_now(self, now: float) -> dict[str, FloatArray]:
+        """Per job class, each pool's price per PF16-hour now (a site's price series overrides)."""
+        if not self.price_series:
+            return self.prices
+        return with_site_prices(self.prices, dict(enumerate(self.pools_of_site)),
+                                {site: s.at(now) for site, s in self.price_series.items()})
 
     def _override(self, series: Mapping[int, HourlySeries], base: FloatArray, now: float) -> FloatArray | None:
         if not series:
@@ -159,7 +166,8 @@ class SimCluster:
         job = run.job
         del self.running[job.id]
         self.free[pool] += job.gpus
-        site, acc, pue, green, ci, price = self._pool_consts[pool]
+        site, acc, pue, green, ci, _ = self._pool_consts[pool]
+        price = float(self.prices[job.job_class.value][pool])      # the job's one price (market.pricing)
         run_s = max(0.0, now - run.run_start)
         gpu_s = job.gpus * (now - run.placed_at)
         pf16h = float(pf16_hours(acc.fp16_tflops, job.gpus, run_s))

@@ -220,7 +220,7 @@ class Simulator:
         if not self.cluster.down and job.max_price is None:
             return False   # the fast path: it passed never_runs, so some pool could take it
         return blocked_now(self.table, job, self.profile.filters, self.cluster.available(),
-                           self.cluster.price_now(self.clock.now))
+                           self.cluster.prices_now(self.clock.now))
 
     def _parking_key(self) -> tuple[frozenset[int], int | None]:
         """What decides which jobs are parked: the sites down, and the price hour (with price series)."""
@@ -340,7 +340,8 @@ class Simulator:
         # from the running jobs, 1,000 of them per cycle here).
         snap = Snapshot(table=self.table, now=now, free=free, pending=tuple(window),
                         running=self._running_view(window), tenants=tenants, available=available,
-                        carbon_g_per_kwh=self.cluster.carbon_now(now), price_per_pf16h=self.cluster.price_now(now))
+                        carbon_g_per_kwh=self.cluster.carbon_now(now),
+                        class_price_per_pf16h=self.cluster.prices_now(now))
         result = self.schedule_fn(snap, self.profile, self.rng)
         if self._log:
             self._emit("cycle", f"#{self.cycles}", f"pending={len(window)} placed={len(result.placements)}")

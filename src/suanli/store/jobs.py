@@ -201,8 +201,8 @@ class JobRepo:
 
     def usage_rows(self, *, tenant: str | None = None, sites: list[str] | None = None,
                    job_id: str | None = None) -> list[dict[str, Any]]:
-        """Placements that ran (started), joined with their job's tenant."""
-        q = (select(placements, jobs.c.tenant).join(jobs, jobs.c.id == placements.c.job_id)
+        """Placements that ran (started), joined with their job's tenant and class."""
+        q = (select(placements, jobs.c.tenant, jobs.c.job_class).join(jobs, jobs.c.id == placements.c.job_id)
              .where(placements.c.started_at.is_not(None)))
         q = where_equal(where_equal(q, jobs, tenant=tenant), placements, job_id=job_id)
         if sites is not None:
@@ -277,8 +277,9 @@ class JobRepo:
                 "cost": Decimal(cost or 0)}
 
     def live_usage_rows(self) -> list[dict[str, Any]]:
-        """Placements that started and have not ended."""
-        q = select(placements).where(placements.c.started_at.is_not(None), placements.c.ended_at.is_(None))
+        """Placements that started and have not ended, with their job's class."""
+        q = (select(placements, jobs.c.job_class).join(jobs, jobs.c.id == placements.c.job_id)
+             .where(placements.c.started_at.is_not(None), placements.c.ended_at.is_(None)))
         return rows(self.conn.execute(q))
 
     def usage_by_tenant(self) -> dict[str, tuple[float, float]]:

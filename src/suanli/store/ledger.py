@@ -86,6 +86,7 @@ market_invoice_lines = Table(
     Column("tx_id", String(80), nullable=False),
     Index("ix_market_invoice_lines_tenant_start", "tenant", "start"),
     Index("ix_market_invoice_lines_payee", "payee"),
+    Index("ix_market_invoice_lines_job", "job"),
 )
 
 market_billed_placements = Table(
@@ -153,6 +154,14 @@ class LedgerRepo:
         except IntegrityError:
             return False
         return True
+
+    def job_line_amounts(self, job_ids: Sequence[str]) -> list[tuple[str, int]]:
+        """(meter id, amount in cents) of every invoice line of these jobs."""
+        if not job_ids:
+            return []
+        t = market_invoice_lines
+        q = select(t.c.meter_id, t.c.amount_cents).where(t.c.job.in_(list(job_ids)))
+        return [(m, int(a)) for m, a in self.conn.execute(q)]
 
     def balances(self) -> dict[str, Decimal]:
         q = select(ledger_postings.c.account, func.sum(ledger_postings.c.amount_cents)).group_by(
@@ -241,7 +250,8 @@ class LedgerRepo:
 
         q = (select(placements.c.id, placements.c.pool_id, placements.c.accelerator, placements.c.count,
                     placements.c.started_at, placements.c.ended_at, placements.c.pf16h, placements.c.cost,
-                    jobs.c.tenant, jobs.c.queue, func.coalesce(market_meter_marks.c.periods, 0).label("periods"))
+                    jobs.c.tenant, jobs.c.queue, jobs.c.job_class,
+                    func.coalesce(market_meter_marks.c.periods, 0).label("periods"))
              .join(jobs, jobs.c.id == placements.c.job_id)
              .outerjoin(market_billed_placements, market_billed_placements.c.placement_id == placements.c.id)
              .outerjoin(market_meter_marks, market_meter_marks.c.placement_id == placements.c.id)

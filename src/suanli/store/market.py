@@ -17,8 +17,11 @@ from sqlalchemy import (
     Numeric,
     String,
     Table,
+    Text,
+    func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import Connection
@@ -115,6 +118,13 @@ market_reservations = Table(
     Column("created_at", Float, nullable=False),
 )
 
+market_price_versions = Table(
+    "market_price_versions", metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),   # 1, 2, ...: 0 is the prices file
+    Column("at", Float, nullable=False),                  # in force from
+    Column("actor", String(64), nullable=False),
+    Column("document", Text, nullable=False),             # JSON: {fee_rate, grades: [...], list_prices: {...}}
+)
 
 
 class MarketRepo:
@@ -132,6 +142,24 @@ class MarketRepo:
                                                            market_asks.c.pool == row["pool"]).values(**row))
         if done.rowcount == 0:
             self.conn.execute(insert(market_asks).values(**row))
+
+    # -- list-price versions -------------------------------------------------------------------
+    def price_versions(self) -> list[dict[str, Any]]:
+        return rows(self.conn.execute(select(market_price_versions).order_by(market_price_versions.c.version)))
+
+    def lock_prices(self) -> None:
+        """Make this transaction the only writer of a price version until it ends (PostgreSQL's
+        transaction advisory lock; SQLite transactions here begin IMMEDIATE, one writer at a time)."""
+        if self.conn.dialect.name == "postgresql":
+            self.conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('suanli.prices'))"))
+
+    def last_price_version(self) -> int:
+        """The number of the latest stored version (0: none, the prices file is in force)."""
+        return int(self.conn.execute(select(func.coalesce(func.max(market_price_versions.c.version), 0))).scalar()
+                   or 0)
+
+    def add_price_version(self, **row: Any) -> None:
+        self.conn.execute(insert(market_price_versions).values(**row))
 
     # -- orders --------------------------------------------------------------------------------
     def add_order(self, **row: Any) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import Field, WithJsonSchema
+from pydantic import AfterValidator, Field, WithJsonSchema
 
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
@@ -21,10 +21,12 @@ from suanli.api.schemas import (
     OrdersPublic,
     PayoutList,
     PricesPublic,
+    PriceVersionList,
+    PriceVersionPublic,
     ReservationPublic,
     Strict,
 )
-from suanli.services import billing
+from suanli.services import billing, prices
 from suanli.services import market as svc
 
 router = APIRouter(prefix="/v1", tags=["market"], responses=V1)
@@ -58,6 +60,31 @@ class ReservationCreate(Strict):
     tenant: Name | None = None
 
 
+def _utf8(v: str) -> str:
+    v.encode("utf-8")           # a lone surrogate cannot be stored or shown: UnicodeEncodeError is a ValueError
+    return v
+
+
+class GradeRuleIn(Strict):
+    grade: Name
+    min_fp16_tflops: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False)
+    min_memory_gb: float = Field(0.0, ge=0, le=1e6, allow_inf_nan=False)
+    description: Annotated[str, AfterValidator(_utf8), Field(max_length=200)] = ""
+
+
+ProductClassName = Literal["train", "infer", "general"]
+TermName = Literal["on-demand", "reserved", "spot"]
+
+
+class PricesUpdate(Strict):
+    list_prices: dict[ProductClassName, dict[Name, dict[TermName, Amount]]] | None = Field(
+        None, description='prices to set, {class: {grade: {term: "price"}}}; the others are kept',
+        examples=[{"train": {"mid": {"on-demand": "30.00"}}}])
+    grades: list[GradeRuleIn] | None = Field(
+        None, max_length=64,
+        description="the whole ordered grade-rule list (first match wins; the last must match every chip)")
+
+
 class ResaleCreate(Strict):
     qty: Amount
     min_price: Amount
@@ -66,6 +93,18 @@ class ResaleCreate(Strict):
 @router.get("/market/prices", response_model=PricesPublic)
 def get_prices(p: PlatformDep, caller: CallerDep) -> JSON:
     return ok(svc.prices(p, caller))
+
+
+@router.put("/market/prices", response_model=PriceVersionPublic)
+def put_prices(body: PricesUpdate, p: PlatformDep, caller: CallerDep) -> JSON:
+    """Operators: a new version of the list prices and grade rules, in force from now (audited).
+    Work already running keeps the price it started at until its next meter record."""
+    return ok(prices.set_prices(p, caller, **body.model_dump()))
+
+
+@router.get("/market/prices/versions", response_model=PriceVersionList)
+def get_price_versions(p: PlatformDep, caller: CallerDep) -> JSON:
+    return ok(prices.versions(p, caller))
 
 
 @router.post("/market/asks", response_model=AskPublic)

@@ -1,4 +1,4 @@
-"""``suanli market prices|bid|reserve|resell|ask|orders|cancel|balances``, ``suanli invoices`` and
+"""``suanli market prices|set-price|bid|reserve|resell|ask|orders|cancel|balances``, ``suanli invoices`` and
 ``suanli payouts``: thin commands over the market API. Money and quantities are given and shown as
 decimal strings; ``--json`` prints the API's JSON."""
 
@@ -9,6 +9,8 @@ import time
 from typing import Any
 
 from suanli.cli.render import add_api_flags, client, emit, print_table
+from suanli.config.market_file import load_grade_rules
+from suanli.domain.errors import InvalidInput
 
 
 def register(sub: Any) -> None:
@@ -18,6 +20,15 @@ def register(sub: Any) -> None:
     p = msub.add_parser("prices", help="list prices per product, each pool's grade and ask, last spot prices")
     add_api_flags(p)
     p.set_defaults(func=prices)
+
+    p = msub.add_parser("set-price", help="operators: new list prices (and grade rules), in force from now: "
+                                          "suanli market set-price train/mid/on-demand=30.00 [...]")
+    p.add_argument("prices", nargs="*", metavar="CLASS/GRADE/TERM=PRICE",
+                   help="e.g. infer/top/reserved=16.00 (a decimal price per PF16-hour)")
+    p.add_argument("--grades", default=None, metavar="FILE",
+                   help="a grades YAML (as data/market/grades.yaml) replacing the grade rules")
+    add_api_flags(p)
+    p.set_defaults(func=set_price)
 
     p = msub.add_parser("bid", help="bid for spot compute: suanli market bid --grade mid --region ningxia "
                                     "--qty 2 --limit 9.50")
@@ -96,7 +107,7 @@ def prices(args: argparse.Namespace) -> int:
     if args.json:
         emit(d)
         return 0
-    print(f"prices in {d['currency']} per PF16-hour; platform fee {d['fee_rate']}")
+    print(f"prices in {d['currency']} per PF16-hour (list-price version {d['version']}); platform fee {d['fee_rate']}")
     print_table([[x["class"], x["grade"], x["term"], x["price"] or "-"] for x in d["products"] if x["price"] is not None],
           ["CLASS", "GRADE", "TERM", "PRICE"])
     print()
@@ -106,6 +117,38 @@ def prices(args: argparse.Namespace) -> int:
         print()
         print_table([[x["grade"], x["region"], x["price"] or "-", x["volume"]] for x in d["spot"]],
               ["GRADE", "REGION", "LAST_SPOT", "VOLUME"])
+    return 0
+
+
+def _price_args(items: list[str]) -> dict[str, Any]:
+    """``class/grade/term=price`` arguments as ``{class: {grade: {term: price}}}``."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, price = item.partition("=")
+        parts = key.split("/")
+        if not eq or len(parts) != 3 or not all(parts) or not price:
+            raise InvalidInput("not CLASS/GRADE/TERM=PRICE", field="prices", value=item,
+                               fix="write e.g. train/mid/on-demand=30.00")
+        out.setdefault(parts[0], {}).setdefault(parts[1], {})[parts[2]] = price
+    return out
+
+
+def set_price(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {}
+    if args.prices:
+        body["list_prices"] = _price_args(args.prices)
+    if args.grades:
+        body["grades"] = [{"grade": r.grade, "min_fp16_tflops": r.min_fp16_tflops, "min_memory_gb": r.min_memory_gb,
+                           "description": r.description} for r in load_grade_rules(args.grades).rules]
+    if not body:
+        raise InvalidInput("nothing to change", field="prices", value=[],
+                           fix="give CLASS/GRADE/TERM=PRICE arguments and/or --grades FILE")
+    d = client(args).put("/v1/market/prices", body)
+    if args.json:
+        emit(d)
+        return 0
+    print(f"list prices version {d['version']}, in force from {d['at']:.0f}")
+    print_table([[k, old or "-", new or "-"] for k, (old, new) in d["changed"].items()], ["PRODUCT", "WAS", "NOW"])
     return 0
 
 

@@ -1,6 +1,6 @@
 // Federation overview: capacity (PFLOPS FP16/FP32) by site, region and tier, and what is
 // schedulable now (sites up, pools at what their engines report); utilization; the queue; each
-// site's engine, tier, region, PUE, green share, price, status and pools (free/total, and what the
+// site's engine, tier, region, PUE, green share, provider's ask, status and pools (free/total, and what the
 // engine reports where that is less than declared).
 // Reads GET /v1/federation and GET /v1/sites.
 
@@ -95,7 +95,7 @@ export function mount(root, ctx) {
         { label: "Provider", get: (s) => s.provider, key: "provider" },
         { label: "PUE", get: (s) => num(s.pue, 2), num: true, key: "pue" },
         { label: "Green share", get: (s) => pct(s.green_share), num: true, key: "green" },
-        { label: "Price / PF16\u2011h", get: (s) => Number(s.price_per_pf16h).toFixed(2), num: true, key: "price" },
+        { label: "Ask / PF16\u2011h", get: (s) => Number(s.price_per_pf16h).toFixed(2), num: true, key: "price" },
         { label: "PFLOPS FP16", get: (s) => num(fed.by_site[s.name]?.pflops_fp16), num: true, key: "fp16" },
         { label: "PFLOPS FP32", get: (s) => num(fed.by_site[s.name]?.pflops_fp32), num: true, key: "fp32" },
         { label: "Utilization", get: (s) => bar(fed.utilization.by_site[s.name]), num: true, key: "util" },
