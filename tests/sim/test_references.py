@@ -196,7 +196,9 @@ def test_the_whole_msr_itp_trace_keeps_the_reference_the_numpy_implementation_ga
     assert refs["jobs"] == 52049
     assert refs["fluid"]["jct_mean_s"] == pytest.approx(3782.7, abs=0.05)
     assert refs["bounds"]["jct_mean_s"] == pytest.approx(2445.1, abs=0.05)
-    assert refs["fluid_cheapest"]["jct_mean_s"] == pytest.approx(6615.4, abs=0.05)
+    # the cheapest-first schedule hands out pools by each job's class price (the market's one price);
+    # with the sites' asks it was 6,615.4 s, so it is no longer the numpy loop's figure
+    assert refs["fluid_cheapest"]["jct_mean_s"] > refs["fluid"]["jct_mean_s"]
 
 
 def test_simulate_references_writes_the_reference_and_each_profiles_ratio(tmp_path, capsys):
@@ -251,3 +253,39 @@ def test_a_job_alone_reaches_its_bound_and_without_the_flag_nothing_changes(tmp_
     assert "references" not in without and "ratio_to_references" not in without["profiles"]["balanced"]
     del with_refs["references"], with_refs["profiles"]["balanced"]["ratio_to_references"]
     assert with_refs == without
+
+
+def test_the_fluid_schedule_splits_what_each_pool_delivered_by_group_without_changing_it():
+    # a (group 0) runs 100 s alone on pool 0; b (group 1) 50 s on pool 1; c (group 0), eligible
+    # only on pool 1 and behind b (same work left, b came first), runs there from 50 to 100 s
+    args = ([0.0, 0.0, 0.0], [1, 1, 1], [[100.0, np.inf], [np.inf, 50.0], [np.inf, 50.0]], [1.0, 1.0], [0, 1])
+    grouped = fluid_chip_mix(*(np.array(a, dtype=float) for a in args[:4]), np.array(args[4]), 1.0,
+                             np.array([0, 1, 0]))
+    plain = fluid_chip_mix(*(np.array(a, dtype=float) for a in args[:4]), np.array(args[4]), 1.0)
+    assert grouped.done_s.tolist() == plain.done_s.tolist() == pytest.approx([100.0, 50.0, 100.0])
+    assert grouped.by_group_gpu_s.ravel().tolist() == pytest.approx([100.0, 50.0, 0.0, 50.0])
+    assert grouped.used_gpu_s.tolist() == plain.used_gpu_s.tolist() == pytest.approx([100.0, 100.0])
+
+
+def test_the_fluid_cost_is_each_jobs_one_price_on_the_pool_it_ran_on():
+    """One infer job alone on the tiny federation: it runs on the H800 pool (faster than the A100
+    for the same work), and its cost is its PF16-hours there at the infer on-demand list price of
+    the H800's grade (``market.pricing``), not the site's ask (20)."""
+    from simbuild import tiny_federation
+
+    from suanli.config.market_file import load_price_book
+    from suanli.domain.jobs import Job, JobClass
+    from suanli.market.pricing import PriceHistory, pool_price
+    from suanli.scheduling import build_pool_table
+    from suanli.sim.references import references
+
+    table = build_pool_table(tiny_federation())
+    job = Job(id="j", tenant="t", job_class=JobClass.INFER, gpus=2, duration_s=3600.0,
+              reference_accelerator="a100-sxm4-80gb")
+    refs = references(table, [job])
+    h800 = table.catalog.get("H800")
+    run_s = refs["fluid"]["jct_mean_s"]
+    pf16h = h800.fp16_tflops * 2 * run_s / 3600 / 1000
+    price = float(pool_price(PriceHistory.of(load_price_book()), h800, "infer", at=0.0))
+    assert price != 20.0
+    assert refs["fluid"]["cost"] == pytest.approx(pf16h * price, rel=1e-9)

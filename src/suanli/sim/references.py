@@ -7,8 +7,9 @@ instant preemption and migration at every arrival and completion, and a job allo
 its accelerators over several pools. At each event the jobs go in order of remaining seconds on
 their fastest pool x accelerators ** W (W = 2 by default, the best order tried on MSR ITP), and
 take the pools in ``pool_order``: the fastest first (the JCT reference) or the cheapest first (a
-cost yardstick). Its cost is PF16-hours x each pool's list price; egress is left out, which only
-flatters it. Jobs that no pool can hold are left out, as the simulator rejects them.
+cost yardstick). Its cost is PF16-hours x each job's one price on the pool it ran on (its class's
+on-demand price, ``sim.prices``, as the simulator prices it; a site with an hourly price series
+at its lowest hour, as in ``bounds.py``); egress is left out, which only flatters it. Jobs that no pool can hold are left out, as the simulator rejects them.
 
 Invariants of ``fluid_chip_mix``: between events rates are constant; a job holding a_p
 accelerators of pool p progresses at sum_p a_p / (gpus x time_s[p]) of its work per second; no
@@ -40,6 +41,7 @@ from suanli.domain.units import pf16_hours
 from suanli.scheduling.table import PoolTable
 from suanli.sim.bounds import completion_matrix, job_bounds
 from suanli.sim.metrics import r
+from suanli.sim.prices import class_prices, with_site_prices
 from suanli.sim.series import HourlySeries
 
 GPU_WEIGHT = 2.0     # the best of 0, 0.5, 1, 1.5, 2, 3, 5 on MSR ITP (docs/simulate.md)
@@ -49,7 +51,12 @@ _DONE_EPS = 1e-12    # remaining share of a job at which it counts as finished
 @dataclass(frozen=True)
 class FluidSchedule:
     done_s: np.ndarray       # completion time per job (input order)
-    used_gpu_s: np.ndarray   # accelerator-seconds each pool delivered
+    by_group_gpu_s: np.ndarray   # [groups, pools]: accelerator-seconds each pool delivered to each group
+
+    @property
+    def used_gpu_s(self) -> np.ndarray:
+        """Accelerator-seconds each pool delivered."""
+        return np.asarray(self.by_group_gpu_s.sum(axis=0))
 
 
 @dataclass(frozen=True)
@@ -72,11 +79,13 @@ class ReferenceInputs:
 
 
 def fluid_chip_mix(submit: np.ndarray, gpus: np.ndarray, time_s: np.ndarray, capacity: np.ndarray,
-                   pool_order: np.ndarray, gpu_weight: float = GPU_WEIGHT) -> FluidSchedule:
+                   pool_order: np.ndarray, gpu_weight: float = GPU_WEIGHT,
+                   group: np.ndarray | None = None) -> FluidSchedule:
     """The fluid schedule over the chip mix (module docstring). Job i arrives at ``submit[i]``,
     asks for ``gpus[i]`` accelerators and takes ``time_s[i, p]`` seconds on pool p with all of
     them (inf: not eligible); pool p has ``capacity[p]`` accelerators; ``pool_order`` lists the
-    pools in the order they are handed out."""
+    pools in the order they are handed out. ``group[i]`` (0.., default all 0) only splits what
+    the pools delivered by group (job class, for pricing); it changes no decision."""
     submit = np.asarray(submit, dtype=float)
     gpus = np.asarray(gpus, dtype=float)
     time_s = np.asarray(time_s, dtype=float).reshape(len(submit), len(capacity))
@@ -85,8 +94,10 @@ def fluid_chip_mix(submit: np.ndarray, gpus: np.ndarray, time_s: np.ndarray, cap
     arrival = np.argsort(submit, kind="stable")
     speed = np.where(np.isfinite(time_s), 1.0 / time_s, 0.0)   # share of the job per second, all chips
     least = np.min(time_s, axis=1) * gpus ** gpu_weight if len(submit) else np.zeros(0)
+    group = np.zeros(len(submit), dtype=np.int64) if group is None else np.asarray(group, dtype=np.int64)
+    n_groups = int(group.max()) + 1 if len(group) else 1
     done, used, ok = _compiled()(submit, arrival, gpus, speed, least, np.asarray(capacity, dtype=float),
-                                   np.asarray(pool_order, dtype=np.int64))
+                                   np.asarray(pool_order, dtype=np.int64), group, n_groups)
     if not ok:
         raise ValueError("a job is eligible on no pool with any accelerators; leave such jobs out")
     return FluidSchedule(done, used)
@@ -106,14 +117,14 @@ def _compiled() -> Any:
 _FLUID_EVENTS: Any = None
 
 
-def _fluid_events(submit, arrival, gpus, speed, least, capacity, pool_order):  # type: ignore[no-untyped-def]
+def _fluid_events(submit, arrival, gpus, speed, least, capacity, pool_order, group, n_groups):  # type: ignore[no-untyped-def]
     """The event loop of ``fluid_chip_mix``: at each arrival or completion, order the active jobs,
     hand out the pools in order (each pool to its eligible jobs in that order, as much as each
-    still wants), then run until the next event. Returns (done, used, ok)."""
+    still wants), then run until the next event. Returns (done, used [groups, pools], ok)."""
     n = len(submit)
     n_pools = len(capacity)
     done = np.full(n, np.nan)
-    used = np.zeros(n_pools)
+    used = np.zeros((n_groups, n_pools))
     if n == 0:
         return done, used, True
     remaining = np.ones(n)
@@ -135,12 +146,11 @@ def _fluid_events(submit, arrival, gpus, speed, least, capacity, pool_order):  #
         jobs = active[:n_active][np.argsort(keys, kind="mergesort")]   # stable, as numpy's "stable"
         want = gpus[jobs].copy()
         rate = np.zeros(n_active)
-        held = np.zeros(n_pools)
+        held = np.zeros((n_groups, n_pools))
         wanting = n_active
         for p in pool_order:
             cap = capacity[p]
             total = 0.0       # cumulative demand of eligible jobs so far
-            taken = 0.0
             for k in range(n_active):
                 if speed[jobs[k], p] <= 0.0:
                     continue
@@ -155,8 +165,7 @@ def _fluid_events(submit, arrival, gpus, speed, least, capacity, pool_order):  #
                     if want[k] == 0.0:
                         wanting -= 1
                     rate[k] = rate[k] + take / gpus[jobs[k]] * speed[jobs[k], p]
-                    taken = taken + take
-            held[p] = taken
+                    held[group[jobs[k]], p] += take
             if wanting == 0:
                 break
         finish_in = np.full(n_active, np.inf)
@@ -169,8 +178,9 @@ def _fluid_events(submit, arrival, gpus, speed, least, capacity, pool_order):  #
             return done, used, False
         for k in range(n_active):
             remaining[jobs[k]] = remaining[jobs[k]] - rate[k] * dt
-        for p in range(n_pools):
-            used[p] = used[p] + held[p] * dt
+        for g in range(n_groups):
+            for p in range(n_pools):
+                used[g, p] = used[g, p] + held[g, p] * dt
         now = now + dt
         left = 0
         for k in range(n_active):
@@ -184,28 +194,57 @@ def _fluid_events(submit, arrival, gpus, speed, least, capacity, pool_order):  #
     return done, used, True
 
 
-def pool_order(table: PoolTable, time_s: np.ndarray, by: str) -> np.ndarray:
+def pool_order(table: PoolTable, time_s: np.ndarray, by: str, price: np.ndarray | None = None) -> np.ndarray:
     """Pools fastest first (median seconds over the jobs) or cheapest first (median price of a job
-    there), ties in pool order."""
+    there: ``price[job, pool]`` per PF16-hour, default the table's), ties in pool order."""
     per_chip_s = np.where(np.isfinite(time_s), time_s, np.nan)
     if by == "fastest":
         key = np.nanmedian(per_chip_s, axis=0)
     elif by == "cheapest":
-        key = np.nanmedian(per_chip_s * table.fp16_tflops * table.price, axis=0)
+        key = np.nanmedian(per_chip_s * table.fp16_tflops * (table.price if price is None else price), axis=0)
     else:
         raise ValueError(f"pool order {by!r}: use 'fastest' or 'cheapest'")
     return np.argsort(key, kind="stable")
 
 
+@dataclass(frozen=True)
+class JobPrices:
+    """Each job's price per PF16-hour on every pool, by its class: ``classes[k]`` has the price
+    column ``columns[k]``, and job i is of class ``index[i]``."""
+
+    classes: tuple[str, ...]
+    columns: np.ndarray      # [classes, pools]
+    index: np.ndarray        # per job
+
+    @classmethod
+    def of(cls, table: PoolTable, jobs: Sequence[Job], prices: Mapping[str, np.ndarray] | None = None,
+           price_series: Mapping[int, HourlySeries] | None = None) -> JobPrices:
+        """The simulator's one price per class (``sim.prices``); a site with an hourly price series
+        at its lowest hour (as ``bounds.job_bounds`` prices it)."""
+        by_class = with_site_prices(prices if prices is not None else class_prices(table),
+                                    {i: np.flatnonzero(table.site_of == i) for i in range(len(table.site_names))},
+                                    {site: float(np.min(s.values)) for site, s in (price_series or {}).items()})
+        classes = tuple(sorted(by_class))
+        at = {c: k for k, c in enumerate(classes)}
+        return cls(classes, np.stack([by_class[c] for c in classes]) if classes else np.zeros((0, table.n)),
+                   np.asarray([at[j.job_class.value] for j in jobs], dtype=np.int64))
+
+    def per_job(self) -> np.ndarray:
+        """[jobs, pools]: each job's price on each pool."""
+        return np.asarray(self.columns[self.index])
+
+
 def fluid_reference(table: PoolTable, data: ReferenceInputs, by: str,
-                    gpu_weight: float = GPU_WEIGHT) -> dict[str, float]:
-    """Mean JCT and cost (list price x PF16-hours, no egress) of the fluid schedule with the pools
-    handed out ``by`` ("fastest" or "cheapest") first."""
+                    gpu_weight: float = GPU_WEIGHT, prices: JobPrices | None = None) -> dict[str, float]:
+    """Mean JCT and cost (each job's price x PF16-hours, no egress) of the fluid schedule with the
+    pools handed out ``by`` ("fastest" or "cheapest") first."""
     if not len(data.submit):
         return {"jct_mean_s": 0.0, "cost": 0.0}
+    prices = prices or JobPrices.of(table, data.jobs)
     sched = fluid_chip_mix(data.submit, data.gpus, data.time_s, table.capacity.astype(float),
-                           pool_order(table, data.time_s, by), gpu_weight)
-    cost = float((pf16_hours(table.fp16_tflops, 1.0, sched.used_gpu_s) * table.price).sum())
+                           pool_order(table, data.time_s, by, prices.per_job()), gpu_weight, prices.index)
+    pf16h = pf16_hours(table.fp16_tflops, 1.0, sched.by_group_gpu_s)        # [classes, pools]
+    cost = float((pf16h * prices.columns[: len(pf16h)]).sum())
     return {"jct_mean_s": float((sched.done_s - data.submit).mean()), "cost": cost}
 
 
@@ -218,11 +257,12 @@ def references(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
     simulation uses, as each profile's bounds are)."""
     data = ReferenceInputs.of(table, jobs)
     b = job_bounds(table, data.jobs, carbon_series, price_series)
+    prices = JobPrices.of(table, data.jobs, price_series=price_series)
     return {
         "jobs": len(data.jobs),
         "gpu_weight": gpu_weight,
-        "fluid": fluid_reference(table, data, "fastest", gpu_weight),
-        "fluid_cheapest": fluid_reference(table, data, "cheapest", gpu_weight),
+        "fluid": fluid_reference(table, data, "fastest", gpu_weight, prices),
+        "fluid_cheapest": fluid_reference(table, data, "cheapest", gpu_weight, prices),
         "bounds": {"jct_mean_s": float(np.mean(b.completion_s)) if len(data.jobs) else 0.0,
                    "cost": float(np.sum(b.cost)), "carbon_kg": float(np.sum(b.carbon_kg))},
     }
