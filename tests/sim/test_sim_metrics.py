@@ -140,3 +140,48 @@ def test_metrics_json_is_identical_across_processes_with_different_hash_seeds(tm
                        check=True, capture_output=True, env={**os.environ, "PYTHONHASHSEED": hash_seed})
         outs.append((out / "metrics.json").read_bytes())
     assert outs[0] == outs[1]
+
+
+def test_the_compliance_report_of_a_run_by_hand(tmp_path):
+    """One 4-GPU job of 1,000 s on the tiny federation's west hub (A100, PUE 1.2, no green power,
+    its data in west) and one 2-GPU job of 1,000 s (A100 time) pinned to the east city site
+    (H800, PUE 1.5) with its data in west: energy = TDP x chips x hours / 1000 x PUE."""
+    from simbuild import job, tiny_federation
+
+    from suanli.traces.base import Trace
+
+    fed = tiny_federation()
+    jobs = (job("a", 0, 1000, 4, data=("west", 0.0)),
+            job("b", 0, 1000, 2, data=("west", 0.0), allowed_regions=("east",)))
+    tr = Trace(name="hand", source="test", jobs=jobs)
+    m = simulate_profiles(tr, fed, ["fifo-firstfit"], SimConfig()).document["profiles"]["fifo-firstfit"]
+    c = m["compliance"]
+    fig = {f["name"]: f for f in c["figures"]}
+    a100, h800 = fed.sites[0].pools[0].accelerator, fed.sites[1].pools[0].accelerator
+    b_run_s = c["pf16h_by_tier"]["city"] * 1000 * 3600 / (h800.fp16_tflops * 2)   # as metered ...
+    assert b_run_s == pytest.approx(315.3, abs=0.05)   # ... = the golden run's 1000 A100-s on an H800
+    e_hub = a100.tdp_w * 4 * 1000 / 3600 / 1000 * 1.2
+    e_city = h800.tdp_w * 2 * b_run_s / 3600 / 1000 * 1.5
+    assert fig["infrastructures_up"]["value"] == 2 and fig["infrastructures_up"]["ok"] is False
+    assert fig["schedulable_pflops_fp16"]["value"] == pytest.approx((4 * 312.0 + 2 * 989.4) / 1000, abs=1e-6)
+    assert fig["hub_pue"]["value"] == pytest.approx(1.2) and fig["hub_pue"]["ok"] is True
+    assert fig["pue"]["value"] == pytest.approx((e_hub + e_city) / (e_hub / 1.2 + e_city / 1.5), abs=1e-6)
+    assert fig["green_share"]["value"] == 0.0 and fig["green_share"]["ok"] is False
+    assert fig["outside_home_share"]["value"] == pytest.approx(0.5)      # b ran in east, its home is west
+    assert c["pf16h_by_tier"]["hub"] == pytest.approx(312.0 * 4 * 1000 / 3600 / 1000, abs=1e-6)
+    assert c["energy_kwh"] == pytest.approx(e_hub + e_city, abs=1e-6)
+    assert (c["passed"], c["judged"]) == (1, 4)
+
+
+def test_report_html_shows_each_profiles_compliance(tmp_path):
+    out = tmp_path / "rep"
+    assert main(["simulate", "--trace", "synthetic", "--limit", "120", "--compare", "fifo-firstfit",
+                 "--quiet", "--out", str(out)]) == 0
+    doc = json.loads((out / "metrics.json").read_text())
+    page = (out / "report.html").read_text()
+    assert "Compliance with the policy" in page
+    for name in ("balanced", "fifo-firstfit"):
+        figs = {f["name"]: f for f in doc["profiles"][name]["compliance"]["figures"]}
+        assert figs["infrastructures_up"]["value"] == doc["federation"]["sites"]
+        assert figs["schedulable_pflops_fp16"]["value"] == pytest.approx(doc["federation"]["pflops_fp16"], abs=1e-3)
+    assert f"<td>{doc['federation']['sites']} pass</td>" in page     # 15 sites >= 4

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from suanli.metering.compliance import Totals, compliance_report
 from suanli.scheduling.table import PoolTable
 from suanli.sim.bounds import Bounds
 from suanli.sim.engine import SimResult
@@ -131,4 +132,25 @@ def summarize(result: SimResult, col: Collector, table: PoolTable, bounds: Bound
         "cycles": result.cycles,
         "cycles_skipped": result.cycles_skipped,
         "invalid_placements": result.invalid_placements,
+        "compliance": simulated_compliance(col, table),
     }
+
+
+def simulated_compliance(col: Collector, table: PoolTable) -> dict[str, Any]:
+    """The policy report (``metering.compliance``, as ``suanli report compliance`` computes it
+    live) of a simulated run: every site of the federation counts as connected and its whole
+    capacity as schedulable; the work run is what the run metered per pool; a job ran outside its
+    home region when the pool it finished on is not where its data (its tenant's home) is."""
+    it = col.pool_energy / np.where(table.pue > 0, table.pue, 1.0)
+    hub = np.asarray([t == "hub" for t in table.tier_of], dtype=bool)
+    by_tier: dict[str, float] = {"hub": 0.0, "city": 0.0, "edge": 0.0}
+    for p in range(table.n):
+        by_tier[table.tier_of[p]] = by_tier.get(table.tier_of[p], 0.0) + float(col.pool_pf16h[p])
+    homed = [(x.home_region, table.regions[int(table.region_of[x.pool])]) for x in col.records if x.home_region]
+    totals = Totals(energy_kwh=float(col.pool_energy.sum()), green_kwh=float(col.pool_green.sum()),
+                    it_kwh=float(it.sum()), hub_energy_kwh=float(col.pool_energy[hub].sum()),
+                    hub_it_kwh=float(it[hub].sum()), pf16h_by_tier=by_tier, jobs_with_home=len(homed),
+                    jobs_outside_home=sum(1 for home, ran in homed if home != ran))
+    fp16 = float((table.capacity * table.fp16_tflops).sum() / 1000.0)
+    fp32 = float(sum(int(c) * a.fp32_tflops for c, a in zip(table.capacity, table.accelerators, strict=True)) / 1000.0)
+    return compliance_report(len(table.site_names), fp16, fp32, totals)

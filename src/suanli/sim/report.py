@@ -197,6 +197,30 @@ def _references_html(doc: dict[str, Any]) -> str:
             "and cost over the fastest-first schedule's; cost/fluid cheapest over the cheapest-first one's.</p>")
 
 
+def compliance_rows(doc: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Each profile's policy figures (``compliance`` in ``metrics.json``) beside their targets."""
+    profiles = list(doc["profiles"])
+    first = doc["profiles"][profiles[0]]["compliance"]["figures"] if profiles else []
+    verdict = {True: "pass", False: "FAIL", None: ""}
+    rows = []
+    for i, f in enumerate(first):
+        row = [f["name"], f["target"] or ""]
+        for name in profiles:
+            g = doc["profiles"][name]["compliance"]["figures"][i]
+            row.append("-" if g["value"] is None else f"{g['value']:,.4g} {verdict[g['ok']]}".strip())
+        rows.append(row)
+    return ["figure", "target", *profiles], rows
+
+
+def _compliance_html(doc: dict[str, Any]) -> str:
+    if not doc["profiles"] or "compliance" not in next(iter(doc["profiles"].values())):
+        return ""
+    return ("<h2>Compliance with the policy's targets</h2>" + _html_table(*compliance_rows(doc)) +
+            "<p>As <code>suanli report compliance</code> computes them for the live platform (docs/green.md): every "
+            "site counts as connected and its capacity as schedulable; green share and PUE are energy-weighted over "
+            "the work run.</p>")
+
+
 def write_html(cmp: Comparison, out: Path, plots: list[Path]) -> Path:
     doc = cmp.document
     table = _html_table(*summary_rows(doc))
@@ -219,6 +243,7 @@ img{{max-width:100%}}.warning{{color:#a00}}</style></head><body>
 eligible placement (cost) and the cleanest eligible site (carbon); no schedule can beat them.
 Prices are illustrative defaults.</p>
 {_references_html(doc)}
+{_compliance_html(doc)}
 {images}
 <p>Full numbers: <a href="metrics.json">metrics.json</a>.</p>
 </body></html>

@@ -72,6 +72,7 @@ class JobRecord:
     carbon_kg: float
     preemptions: int
     failures: int
+    home_region: str | None = None   # where its data lives: the tenant's home region (traces/enrich.py)
 
 
 class Collector(Sink):
@@ -81,6 +82,8 @@ class Collector(Sink):
         nsites = len(table.site_names)
         self.site_gpu_s = np.zeros(nsites)
         self.pool_pf16h = np.zeros(table.n)
+        self.pool_energy = np.zeros(table.n)   # kWh, PUE included (the compliance report)
+        self.pool_green = np.zeros(table.n)
         self.queue_t: list[float] = []
         self.queue_n: list[int] = []
         self.busy_t: list[float] = []
@@ -98,6 +101,8 @@ class Collector(Sink):
     def on_segment(self, seg: Segment) -> None:
         self.site_gpu_s[self.table.site_of[seg.pool]] += seg.gpu_s
         self.pool_pf16h[seg.pool] += seg.pf16h
+        self.pool_energy[seg.pool] += seg.energy_kwh
+        self.pool_green[seg.pool] += seg.green_kwh
 
     def on_finish(self, now: float, run: JobRun, pool: int) -> None:
         job = run.original
@@ -106,7 +111,7 @@ class Collector(Sink):
             id=job.id, tenant=job.tenant, submit=job.submit_time, first_start=first_start, end=now,
             gpus=job.gpus, pool=pool, deadline=job.deadline, pf16h=run.pf16h, lost_pf16h=run.lost_pf16h, cost=run.cost,
             energy_kwh=run.energy, green_kwh=run.green_kwh, carbon_kg=run.carbon, preemptions=run.preemptions,
-            failures=run.failures))
+            failures=run.failures, home_region=job.data[0].region if job.data else None))
 
     def on_interrupt(self, now: float, run: JobRun, why: str, lost_s: float) -> None:
         self.interrupts[why] += 1
