@@ -208,7 +208,10 @@ class Quota:
     permanent = False
 
     def mask(self, v: JobVectors, state: CycleState) -> BoolArray:
-        mask = limits.over_quota(limits.of_job(state.accounts, v.job), v.pflops)
+        accounts = limits.of_job(state.accounts, v.job)
+        if not any(a.quota_pflops is not None for a in accounts):
+            return all_pools(v.table)      # no quota declared: no PFLOPS vector to compute
+        mask = limits.over_quota(accounts, v.pflops)
         return all_pools(v.table) if mask is None else mask
 
     def why(self, v: JobVectors, state: CycleState, pool: int) -> str:
