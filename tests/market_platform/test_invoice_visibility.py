@@ -8,7 +8,6 @@ waiting for "an invoice" returned before the market step had billed the job."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -17,15 +16,7 @@ import pytest
 from suanli.services.billing import bill_ended
 from suanli.store.ledger import LedgerRepo
 from tests.api.helpers import World
-from tests.market_platform.helpers import Clock, market_world, run_job
-
-
-@pytest.fixture
-def mw(store_url: str) -> Iterator[tuple[World, Clock]]:
-    w, clock = market_world(store_url)
-    w.p.cache.market_step_at = float("inf")
-    yield w, clock
-    w.p.db.dispose()
+from tests.market_platform.helpers import Clock, run_job
 
 
 def _seen(w: World) -> tuple[int, Decimal]:

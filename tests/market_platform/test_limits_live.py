@@ -7,22 +7,11 @@ nx-hub is 8 x A100 (0.312 PF16-h per accelerator-hour, train on-demand list pric
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from suanli.services.billing import bill_ended
 from tests.api.helpers import World
-from tests.market_platform.helpers import Clock, beat, market_world
-
-
-@pytest.fixture
-def mw(store_url: str) -> Iterator[tuple[World, Clock]]:
-    w, clock = market_world(store_url)
-    w.p.cache.market_step_at = float("inf")        # billing runs when the test says
-    yield w, clock
-    w.p.db.dispose()
+from tests.market_platform.helpers import Clock, beat
 
 
 def _submit(w: World, **spec: Any) -> str:

@@ -10,28 +10,18 @@ site's ``price_per_pf16h`` (8 at nx-hub), so every job here failed."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
-
-import pytest
 
 from suanli.services.billing import bill_ended
 from suanli.services.market import clear_round
 from tests.api.helpers import World
-from tests.market_platform.helpers import Clock, D, market_world, run_job
+from tests.market_platform.helpers import Clock, D, run_job
 
 CENT = Decimal("0.01")
 LIST = {("train", "on-demand"): D("28.00"), ("infer", "on-demand"): D("30.00"),
         ("batch", "on-demand"): D("25.00"), ("finetune", "on-demand"): D("28.00"),
         ("train", "reserved"): D("21.00")}
 
-
-@pytest.fixture
-def mw(store_url: str) -> Iterator[tuple[World, Clock]]:
-    w, clock = market_world(store_url)
-    w.p.cache.market_step_at = float("inf")      # the test bills
-    yield w, clock
-    w.p.db.dispose()
 
 
 def _pf16h(w: World, job_id: str) -> Decimal:

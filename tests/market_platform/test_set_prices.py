@@ -8,22 +8,13 @@ train 28.00, infer 30.00 on demand)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import ROUND_HALF_EVEN, Decimal
 
 import pytest
 
 from suanli.services.billing import bill_ended
 from tests.api.helpers import World
-from tests.market_platform.helpers import Clock, D, market_world, run_job
-
-
-@pytest.fixture
-def mw(store_url: str) -> Iterator[tuple[World, Clock]]:
-    w, clock = market_world(store_url)
-    w.p.cache.market_step_at = float("inf")
-    yield w, clock
-    w.p.db.dispose()
+from tests.market_platform.helpers import Clock, D, run_job
 
 
 def _put(w: World, body: object, role: str = "operator") -> tuple[int, dict]:

@@ -6,14 +6,13 @@ runs), pending, pools, placed and profile.
 
 from __future__ import annotations
 
-import json
 import statistics
-import sys
 import time
 from typing import Any
 
 import numpy as np
 
+from suanli.cli.bench import print_result
 from suanli.scheduling import build_pool_table, load_profile, make_snapshot, schedule
 from suanli.scheduling.seeded_inputs import synthetic_federation, synthetic_jobs
 
@@ -56,10 +55,4 @@ def measure(pending: int, pools: int, profile_name: str, repeat: int, seed: int)
 
 def run(args: Any) -> int:
     out = measure(args.pending, args.pools, args.profile, args.repeat, args.seed)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>18}: {v}")
-    sys.stdout.flush()
-    return 0
+    return print_result(out, args.json)

@@ -17,9 +17,7 @@ Prints one JSON object (``--json``):
 
 from __future__ import annotations
 
-import json
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from suanli.cli.bench import print_result
 from suanli.domain.errors import InvalidInput
 from suanli.market.auction import Ask, Bid, Trade, clear, clear_units
 from suanli.market.billing import TermsBook
@@ -161,10 +160,4 @@ def run(args: Any) -> int:
     billing = measure_billing(args.records, args.batch_size, args.seed, args.db)
     out = {"clear_ms": clearing["clear_ms"], "billing_s": billing["billing_s"], "orders": args.orders,
            "records": args.records, **clearing, **billing}
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>16}: {v}")
-    sys.stdout.flush()
-    return 0
+    return print_result(out, args.json)

@@ -12,11 +12,12 @@ and job stream generated from ``--seed``; ``--limit`` takes its first N jobs): a
 
 from __future__ import annotations
 
-import json
 import resource
 import sys
 import time
 from typing import Any
+
+from suanli.cli.bench import print_result
 
 
 def register(sub: Any) -> None:
@@ -81,9 +82,4 @@ def peak_rss_gb() -> float:
 
 def run(args: Any) -> int:
     out = measure(args)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>12}: {v}")
-    return 0
+    return print_result(out, args.json)

@@ -12,13 +12,14 @@ the serial one.
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+from suanli.cli.bench import print_result
 
 
 def register(sub: Any) -> None:
@@ -73,9 +74,4 @@ def measure(args: Any) -> dict[str, Any]:
 
 def run(args: Any) -> int:
     out = measure(args)
-    if args.json:
-        print(json.dumps(out))
-    else:
-        for k, v in out.items():
-            print(f"{k:>20}: {v}")
-    return 0
+    return print_result(out, args.json)
