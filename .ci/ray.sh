@@ -8,6 +8,10 @@
 # dashboard (Jobs API) on 127.0.0.1:8265, waits until the dashboard answers, and exports
 # SUANLI_RAY_ADDRESS=http://127.0.0.1:8265. When a dashboard already answers there it is reused.
 #
+# Token authentication is off for this test head (RAY_AUTH_MODE=disabled, here and in what the
+# tests run): Ray 2.5x turns it on by itself when ~/.ray/auth_token exists (`ray get-auth-token
+# --generate` leaves one), and then its dashboard answers 401 to every client without the token.
+#
 # The head is started with an almost empty environment (HOME, PATH, LANG, TMPDIR) from
 # ${TMPDIR:-/tmp}: a Ray job's process inherits the environment and the working directory of
 # whoever ran `ray start`, so neither CI secrets nor the checkout should be there.
@@ -32,6 +36,17 @@ urllib.request.urlopen(sys.argv[1] + "/api/version", timeout=2).read()
 EOF
 }
 
+_suanli_ray_wants_token() {
+  "$(dirname "$(_suanli_ray_bin)")/python" - "$1" <<'EOF' >/dev/null 2>&1
+import sys, urllib.error, urllib.request
+try:
+    urllib.request.urlopen(sys.argv[1] + "/api/version", timeout=2).read()
+except urllib.error.HTTPError as e:
+    sys.exit(0 if e.code == 401 else 1)
+sys.exit(1)
+EOF
+}
+
 start_ray() {
   local ray url log i
   ray="$(_suanli_ray_bin)"
@@ -44,9 +59,14 @@ start_ray() {
     echo "ray: $ray is missing after make install; the ray backend tests will fail under CI=true" >&2
     return 0
   fi
+  if ! _suanli_ray_answers "$url" && _suanli_ray_wants_token "$url"; then
+    echo "ray: the head at $url asks for a token; stopping it to start one without" >&2
+    "$ray" stop --force >/dev/null 2>&1 || true
+  fi
   if ! _suanli_ray_answers "$url"; then
     log="$(mktemp /tmp/suanli-ray-start.XXXXXX)"
     if ! (cd "${TMPDIR:-/tmp}" && env -i HOME="$HOME" PATH="$PATH" LANG=C.UTF-8 ${TMPDIR:+TMPDIR="$TMPDIR"} \
+        RAY_AUTH_MODE=disabled \
         "$ray" start --head --num-gpus 4 --num-cpus 4 --object-store-memory 200000000 \
         --dashboard-host "$SUANLI_RAY_HOST" --dashboard-port "$SUANLI_RAY_PORT" \
         --disable-usage-stats >"$log" 2>&1); then
@@ -65,7 +85,7 @@ start_ray() {
     echo "ray: the dashboard at $url does not answer; the ray backend tests will fail under CI=true" >&2
     return 0
   fi
-  export SUANLI_RAY_ADDRESS="$url"
+  export SUANLI_RAY_ADDRESS="$url" RAY_AUTH_MODE=disabled
   echo "ray: head on $url ($("$ray" --version 2>/dev/null))"
 }
 
