@@ -17,6 +17,8 @@ The figures and their formulas (docs/green.md):
   the tenant's home region (tenants without a home region are not counted).
 
 A figure with nothing to measure (no energy yet) is ``None`` and neither passes nor fails.
+Ratios are judged with a tolerance of 1e-9: work all at a 10%-green site is not "more than 10%"
+green, and work all at PUE 1.25 is "at most 1.25", whatever the float division gives.
 """
 
 from __future__ import annotations
@@ -78,6 +80,9 @@ def totals(work: Iterable[WorkRun]) -> Totals:
     return Totals(energy, green, it, hub_e, hub_it, by_tier, len(outside), sum(outside.values()))
 
 
+TOLERANCE = 1e-9
+
+
 def _ratio(a: float, b: float) -> float | None:
     return a / b if b > 0 else None
 
@@ -100,9 +105,9 @@ def compliance_report(infrastructures_up: int, pflops_fp16: float, pflops_fp32: 
                 pflops_fp16 >= targets.min_pflops_fp16, "PFLOPS"),
         _figure("schedulable_pflops_fp32", pflops_fp32, None, None, "PFLOPS"),
         _figure("green_share", green, f"> {targets.min_green_share:g}",
-                None if green is None else green > targets.min_green_share),
+                None if green is None else green > targets.min_green_share + TOLERANCE),
         _figure("hub_pue", hub_pue, f"<= {targets.max_hub_pue:g}",
-                None if hub_pue is None else hub_pue <= targets.max_hub_pue),
+                None if hub_pue is None else hub_pue <= targets.max_hub_pue + TOLERANCE),
         _figure("pue", _ratio(t.energy_kwh, t.it_kwh), None, None),
         _figure("outside_home_share", _ratio(t.jobs_outside_home, t.jobs_with_home), None, None),
     ]
