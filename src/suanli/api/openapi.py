@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from suanli.api.schemas import ErrorPublic
+from suanli.api.responses import ErrorPublic
 
 MEANING = {
     401: "no API token, or an unknown or revoked one",

@@ -9,17 +9,8 @@ from fastapi import APIRouter, Header
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import (
-    AssignmentList,
-    HeartbeatCreate,
-    HeartbeatPublic,
-    LeaseCreate,
-    LogCreate,
-    LogStored,
-    ReportCreate,
-    ReportPublic,
-    SessionPublic,
-)
+from suanli.api.responses import AssignmentList, HeartbeatPublic, LogStored, ReportPublic, SessionPublic
+from suanli.api.schemas import HeartbeatCreate, LeaseCreate, LogCreate, ReportCreate
 from suanli.services import agents
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"], responses=V1)

@@ -7,20 +7,16 @@ from fastapi import APIRouter
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import (
+from suanli.api.responses import (
     FederationPublic,
-    PoolCreate,
-    ProviderCreate,
     ProviderList,
     ProviderPublic,
-    RegionCreate,
     RegionList,
     RegionPublic,
-    SiteCreate,
     SiteList,
     SitePublic,
-    SiteUpdate,
 )
+from suanli.api.schemas import PoolCreate, ProviderCreate, RegionCreate, SiteCreate, SiteUpdate
 from suanli.services import federation as svc
 
 router = APIRouter(prefix="/v1", tags=["federation"], responses=V1)

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import errors
 from suanli.api.render import JSON, error, ok
-from suanli.api.schemas import HealthPublic
+from suanli.api.responses import HealthPublic
 from suanli.services.metrics import exposition
 from suanli.store.db import READ_ONLY
 

@@ -12,9 +12,7 @@ from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
 from suanli.api.openapi import errors as documented
 from suanli.api.render import JSON, error, ok
-from suanli.api.schemas import (
-    OFFSET,
-    JobCreate,
+from suanli.api.responses import (
     JobDetail,
     JobExplain,
     JobList,
@@ -23,6 +21,7 @@ from suanli.api.schemas import (
     PlacementList,
     UsagePublic,
 )
+from suanli.api.schemas import OFFSET, JobCreate
 from suanli.domain.errors import InvalidInput, UnknownName
 from suanli.services import agents, jobs, ratelimit, tokens, usage
 from suanli.services.batching import SubmitBatcher

@@ -12,11 +12,10 @@ from pydantic import AfterValidator, Field, WithJsonSchema
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import (
+from suanli.api.responses import (
     AskPublic,
     BalancesPublic,
     InvoiceList,
-    Name,
     OrderPublic,
     OrdersPublic,
     PayoutList,
@@ -24,8 +23,8 @@ from suanli.api.schemas import (
     PriceVersionList,
     PriceVersionPublic,
     ReservationPublic,
-    Strict,
 )
+from suanli.api.schemas import Name, Strict
 from suanli.services import billing, prices
 from suanli.services import market as svc
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import CompliancePublic, HistoryPublic
+from suanli.api.responses import CompliancePublic, HistoryPublic
 from suanli.services import compliance as svc
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"], responses=V1)

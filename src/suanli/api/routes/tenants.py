@@ -7,15 +7,8 @@ from fastapi import APIRouter
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import (
-    QueueCreate,
-    QueueList,
-    QueuePublic,
-    TenantCreate,
-    TenantList,
-    TenantPublic,
-    TenantUpdate,
-)
+from suanli.api.responses import QueueList, QueuePublic, TenantList, TenantPublic
+from suanli.api.schemas import QueueCreate, TenantCreate, TenantUpdate
 from suanli.services import tenancy as svc
 
 router = APIRouter(prefix="/v1", tags=["tenants"], responses=V1)

@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from suanli.api.deps import CallerDep, PlatformDep
 from suanli.api.openapi import V1
 from suanli.api.render import JSON, ok
-from suanli.api.schemas import OFFSET, AuditPage, MePublic, TokenCreate, TokenList, TokenPublic
+from suanli.api.responses import AuditPage, MePublic, TokenList, TokenPublic
+from suanli.api.schemas import OFFSET, TokenCreate
 from suanli.services import audit, tokens
 
 router = APIRouter(prefix="/v1", tags=["security"], responses=V1)
