@@ -21,7 +21,7 @@ from suanli.domain.jobs import Job
 from suanli.metering.compute import intensity_of
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import BoolArray, FloatArray, IntArray
-from suanli.sim.prices import class_prices, with_site_prices
+from suanli.sim.prices import lowest_hour_prices
 from suanli.sim.series import HourlySeries
 
 
@@ -111,9 +111,7 @@ def job_bounds(table: PoolTable, jobs: Sequence[Job], carbon_series: Mapping[int
     ci = table.carbon_g.copy()
     for site, s in (carbon_series or {}).items():
         ci[table.site_of == site] = float(np.min(s.values))
-    by_class = with_site_prices(prices if prices is not None else class_prices(table),
-                                {i: np.flatnonzero(table.site_of == i) for i in range(len(table.site_names))},
-                                {site: float(np.min(s.values)) for site, s in (price_series or {}).items()})
+    by_class = lowest_hour_prices(table, prices, price_series)
     for g in job_groups(table, jobs):
         work = g.runtime_s * float(g.gpus)  # chip-seconds per pool
         pf16h = work * table.fp16_tflops[None, :] / 1000.0 / 3600.0

@@ -13,6 +13,7 @@ from suanli.config.market_file import load_price_book
 from suanli.market.pricing import PriceHistory, class_price_columns
 from suanli.scheduling.table import PoolTable
 from suanli.scheduling.types import FloatArray
+from suanli.sim.series import HourlySeries
 
 
 def class_prices(table: PoolTable, history: PriceHistory | None = None, at: float = 0.0) -> dict[str, FloatArray]:
@@ -32,3 +33,12 @@ def with_site_prices(prices: Mapping[str, FloatArray], pools_of_site: Mapping[in
             col[pools_of_site[site]] = price
         out[c] = col
     return out
+
+
+def lowest_hour_prices(table: PoolTable, prices: Mapping[str, FloatArray] | None,
+                       price_series: Mapping[int, HourlySeries] | None) -> dict[str, FloatArray]:
+    """Per job class, each pool's price for a lower bound or a reference: ``prices`` (the packaged
+    book's if None), with a site that has an hourly price series at its lowest hour."""
+    return with_site_prices(prices if prices is not None else class_prices(table),
+                            {i: np.flatnonzero(table.site_of == i) for i in range(len(table.site_names))},
+                            {site: float(np.min(s.values)) for site, s in (price_series or {}).items()})

@@ -41,7 +41,7 @@ from suanli.domain.units import pf16_hours
 from suanli.scheduling.table import PoolTable
 from suanli.sim.bounds import completion_matrix, job_bounds
 from suanli.sim.metrics import r
-from suanli.sim.prices import class_prices, with_site_prices
+from suanli.sim.prices import lowest_hour_prices
 from suanli.sim.series import HourlySeries
 
 GPU_WEIGHT = 2.0     # the best of 0, 0.5, 1, 1.5, 2, 3, 5 on MSR ITP (docs/simulate.md)
@@ -221,9 +221,7 @@ class JobPrices:
            price_series: Mapping[int, HourlySeries] | None = None) -> JobPrices:
         """The simulator's one price per class (``sim.prices``); a site with an hourly price series
         at its lowest hour (as ``bounds.job_bounds`` prices it)."""
-        by_class = with_site_prices(prices if prices is not None else class_prices(table),
-                                    {i: np.flatnonzero(table.site_of == i) for i in range(len(table.site_names))},
-                                    {site: float(np.min(s.values)) for site, s in (price_series or {}).items()})
+        by_class = lowest_hour_prices(table, prices, price_series)
         classes = tuple(sorted(by_class))
         at = {c: k for k, c in enumerate(classes)}
         return cls(classes, np.stack([by_class[c] for c in classes]) if classes else np.zeros((0, table.n)),
